@@ -1,0 +1,1 @@
+"""OMAR-RQ models."""
