@@ -1,0 +1,1 @@
+"""Benchmark scripts: speed and memory measured as ratios within one run (never in unit tests)."""
