@@ -1,4 +1,4 @@
-"""Decoding audio files for the benchmarks: mono float32 at the model's rate, with errors that name file and cause.
+"""Decoding audio files (benchmarks and pretraining): mono float32 at the model's rate, with errors that name file and cause.
 
 Every dataset goes through :func:`load_audio`, so a corrupt, empty or truncated file is reported the same way
 everywhere (:class:`AudioLoadError`) and the caller can skip it and list it in the result record.
@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from omar_rq.resample import resample
+from .resample import resample
 
 __all__ = ["AudioLoadError", "load_audio", "AUDIO_EXTENSIONS", "TRUNCATION_TOLERANCE"]
 
