@@ -1,0 +1,163 @@
+"""Figures from result records: layer curves and best-layer bar charts, one figure per task, PNG + PDF.
+
+Uses `matplotlib.figure.Figure` with the Agg canvas directly, never `pyplot`: no display is needed, and no global
+backend state is changed for the rest of the process (tests, notebooks importing us).
+
+Which record a point shows follows the tables' rule (`benchmarks.leaderboard`): re-runs merged with
+`latest_per_key`, then among probes / seeds (and, for bars, layers) the best *validation* value wins; the plotted value
+is the test metric. The metric of a task is the tables' column metric (`mtat` → `pr_auc_macro`, `nsynth-*` →
+`accuracy`, `beats*` → `f_measure`, same for `synth-*`), else the record's validation metric.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from benchmarks.leaderboard import TABLES
+from benchmarks.records import best_by_validation, latest_per_key, slug
+from benchmarks.registry import Registry, default_registry
+
+DPI = 120
+_PDF_META = {"CreationDate": None, "Producer": None}  # reproducible PDFs (no timestamp)
+
+
+def primary_metric(task: str, records: Iterable[dict] = ()) -> str | None:
+    """The metric shown for `task`: the leaderboard column's metric, a family default, or the validation metric."""
+    for t in TABLES.values():
+        for c in t.columns:
+            if c.task == task:
+                return c.metric
+    base = task[len("synth-"):] if task.startswith("synth-") else task
+    if base.startswith("beats"):
+        return "f_measure"
+    if base.startswith("mtat"):
+        return "pr_auc_macro"
+    if base.startswith("nsynth"):
+        return "accuracy"
+    recs = list(records)
+    for r in recs:
+        m = (r.get("validation") or {}).get("metric")
+        if m and m in (r.get("metrics") or {}):
+            return m
+    keys = sorted({k for r in recs for k in (r.get("metrics") or {})})
+    return keys[0] if keys else None
+
+
+def _finite(v) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _by_task_model(records: Iterable[dict], registry: Registry) -> dict[str, dict[str, list[dict]]]:
+    out: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in latest_per_key(records):
+        model = registry.canonical(str(r["model"])) or str(r["model"])
+        out[r["task"]][model].append(r)
+    return out
+
+
+def _save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
+    FigureCanvasAgg(fig)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, pdf = out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"
+    fig.savefig(png, dpi=DPI, bbox_inches="tight")
+    fig.savefig(pdf, bbox_inches="tight", metadata=_PDF_META)
+    return [png, pdf]
+
+
+def _legend(ax, n: int) -> None:
+    if n > 8:  # many models: keep them off the data
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    else:
+        ax.legend(fontsize="small")
+
+
+def plot_layers(records: Iterable[dict], out_dir, registry: Registry | None = None) -> list[Path]:
+    """`layers-<task>.png/.pdf`: test score vs layer per model (validation dashed when it is the same metric)."""
+    registry = registry or default_registry()
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    for task, models in sorted(_by_task_model(records, registry).items()):
+        metric = primary_metric(task, [r for rs in models.values() for r in rs])
+        fig = Figure(figsize=(7, 4.2))
+        ax = fig.add_subplot()
+        drawn = 0
+        for i, (model, recs) in enumerate(sorted(models.items())):
+            per_layer = defaultdict(list)
+            for r in recs:
+                if _finite((r.get("metrics") or {}).get(metric)) is not None:
+                    per_layer[r["layer"]].append(r)
+            pts = []
+            for layer in sorted(per_layer):
+                chosen = best_by_validation(per_layer[layer]) or per_layer[layer][0]
+                v = chosen.get("validation") or {}
+                val = _finite(v.get("value")) if v.get("metric") == metric else None
+                std = _finite((chosen.get("metrics_std") or {}).get(metric))
+                pts.append((layer, chosen["metrics"][metric], std, val))
+            if not pts:
+                continue
+            color = f"C{i % 10}"
+            xs = [p[0] for p in pts]
+            ax.errorbar(xs, [p[1] for p in pts], yerr=[p[2] or 0.0 for p in pts], color=color, marker="o",
+                        markersize=4, capsize=2, label=model)
+            vals = [(p[0], p[3]) for p in pts if p[3] is not None]
+            if vals:
+                ax.plot([x for x, _ in vals], [y for _, y in vals], color=color, linestyle="--", alpha=0.6,
+                        linewidth=1)
+            drawn += 1
+        if not drawn:
+            continue
+        ax.set_xlabel("layer (0-based block index)")
+        ax.set_ylabel(f"{metric} (test)")
+        ax.set_title(f"{task}: {metric} per layer (solid = test, dashed = validation)")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        _legend(ax, drawn)
+        written += _save(fig, out_dir, f"layers-{slug(task)}")
+    return sorted(written)
+
+
+def plot_bars(records: Iterable[dict], out_dir, registry: Registry | None = None) -> list[Path]:
+    """`bars-<task>.png/.pdf`: best layer per model (by validation) as bars, layer printed on each bar, published
+    reference values marked with a black line where the registry has one for (model, task, metric)."""
+    registry = registry or default_registry()
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    for task, models in sorted(_by_task_model(records, registry).items()):
+        metric = primary_metric(task, [r for rs in models.values() for r in rs])
+        bars = []
+        for model, recs in sorted(models.items()):
+            cands = [r for r in recs if _finite((r.get("metrics") or {}).get(metric)) is not None]
+            chosen = best_by_validation(cands) or (cands[0] if cands else None)
+            if chosen is None:
+                continue
+            refs = [s.value for s in registry.references_for(model, task, metric) if not math.isnan(s.value)]
+            bars.append((model, chosen["metrics"][metric], _finite((chosen.get("metrics_std") or {}).get(metric)),
+                         chosen["layer"], refs[0] if refs else None))
+        if not bars:
+            continue
+        fig = Figure(figsize=(max(4.0, 0.8 * len(bars) + 2), 4.2))
+        ax = fig.add_subplot()
+        xs = list(range(len(bars)))
+        ax.bar(xs, [b[1] for b in bars], yerr=[b[2] or 0.0 for b in bars], color="C0", alpha=0.8, capsize=3,
+               label="measured (best layer)")
+        for x, b in zip(xs, bars):  # layer label inside the bar's foot: never collides with error bars or markers
+            ax.annotate(f"L{b[3]}", (x, 0), textcoords="offset points", xytext=(0, 4), ha="center",
+                        fontsize="small", color="white", fontweight="bold")
+        ref_pts = [(x, b[4]) for x, b in zip(xs, bars) if b[4] is not None]
+        if ref_pts:
+            ax.scatter([x for x, _ in ref_pts], [y for _, y in ref_pts], marker="_", s=900, linewidths=2.5,
+                       color="black", zorder=3, label="published")
+        rotate = len(bars) > 4 or max(len(b[0]) for b in bars) > 12
+        ax.set_xticks(xs, [b[0] for b in bars], rotation=30 if rotate else 0, ha="right" if rotate else "center")
+        ax.set_ylabel(f"{metric} (test)")
+        ax.set_title(f"{task}: {metric}, best layer per model (chosen on validation)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.3 if rotate else -0.1), ncol=2,
+                  frameon=False)
+        written += _save(fig, out_dir, f"bars-{slug(task)}")
+    return sorted(written)
