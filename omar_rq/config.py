@@ -6,6 +6,8 @@ two ``gin.clear_config()`` calls and builds everything it needs before returning
 """
 from __future__ import annotations
 
+import contextlib
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +33,85 @@ SINGLE_VIEW_PATCH = {MelSpectrogram: (96, 4), CQT: (144, 4), EnCodec: (128, 5)}
 #: Parameters holding file paths, resolved against the config file's folder.
 PATH_PARAMS = {EnCodec: ("weights_path", "stats_path")}
 
+#: Training-only gin names of the pretraining configs. Registered as permissive sinks (any parameter accepted, nothing
+#: built) so :mod:`omar_rq.pretraining` can query their bindings; inference ignores them exactly as before.
+TRAINING_NAMES = ("train", "AudioDataset", "AudioDataModule", "DiscotubeAudioDataModule", "CosineAnnealingCallback")
+
+
+def _training_sink(name: str):
+    def sink(**bindings):
+        return bindings
+
+    sink.__name__ = sink.__qualname__ = name
+    return sink
+
+
 _LOCK = threading.RLock()
 _WRAPPERS: dict[str, object] = {}
 
 
 class ConfigError(ValueError):
     """A config file that is not a usable OMAR-RQ model config; the message names the file and the problem."""
+
+
+_INCLUDE = re.compile(r"""^\s*include\s+(['"])(.+?)\1\s*(#.*)?$""")
+
+
+def flatten_config(path: str | Path, _stack: tuple[Path, ...] = ()) -> str:
+    """The text of gin config ``path`` with every ``include '...'`` line replaced by the included file's text.
+
+    Include paths resolve against the including file's folder first, then the working directory, so a config
+    works from anywhere (gin alone resolves them against the working directory). Cycles are an error.
+    """
+    path = Path(path).resolve()
+    if path in _stack:
+        raise ConfigError(f"include cycle: {' -> '.join(str(p) for p in _stack + (path,))}")
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    out = []
+    for line in path.read_text().splitlines():
+        m = _INCLUDE.match(line)
+        if not m:
+            out.append(line)
+            continue
+        target = Path(m.group(2)).expanduser()
+        candidates = [target] if target.is_absolute() else [path.parent / target, Path.cwd() / target]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise ConfigError(f"{path}: included file {m.group(2)!r} not found (looked for "
+                              f"{', '.join(map(str, candidates))})")
+        out.append(f"# ---- begin include {m.group(2)} ({found.resolve()})")
+        out.append(flatten_config(found, _stack + (path,)))
+        out.append(f"# ---- end include {m.group(2)}")
+    return "\n".join(out) + "\n"
+
+
+@contextlib.contextmanager
+def parsed_config(path: str | Path, text: str | None = None):
+    """Parse config ``path`` (includes inlined, or the given ``text``) with ``skip_unknown=True`` under the gin
+    lock, and clear gin's global state again on exit. Build everything you need inside the ``with`` block."""
+    path = Path(path)
+    text = flatten_config(path) if text is None else text
+    register_gin_names()
+    with _LOCK:
+        gin.clear_config()
+        try:
+            try:
+                gin.parse_config(text, skip_unknown=True)
+            except Exception as e:  # noqa: BLE001 - gin raises many types; all mean "cannot parse"
+                raise ConfigError(f"{path}: cannot parse as a gin config ({type(e).__name__}: {e})") from None
+            yield
+        finally:
+            gin.clear_config()
+
+
+def bound_build_module(path: str | Path) -> dict:
+    """``build_module``'s bindings (references resolved to configurables); call inside :func:`parsed_config`."""
+    try:
+        return _WRAPPERS["build_module"]()
+    except Exception as e:  # noqa: BLE001
+        raise ConfigError(f"{path}: not an OMAR-RQ model config — it must bind build_module.representation "
+                          f"and build_module.net ({type(e).__name__}: {e})") from None
 
 
 def build_module(representation=gin.REQUIRED, net=gin.REQUIRED, module=None, ckpt_path=None):
@@ -60,6 +135,8 @@ def register_gin_names() -> None:
             MaskingModel, name="MaskingModel", module="modules.maskingmodel")
         _WRAPPERS["FiniteScalarQuantizer"] = gin.external_configurable(
             FiniteScalarQuantizer, name="FiniteScalarQuantizer", module="quantizers")
+        for name in TRAINING_NAMES:
+            _WRAPPERS[name] = gin.external_configurable(_training_sink(name), name=name)
 
 
 def _base_class(configurable) -> type:
@@ -102,48 +179,49 @@ def parse_model_config(path: str | Path, encodec_weights_path: str | None = None
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    register_gin_names()
-    with _LOCK:
-        gin.clear_config()
+    with parsed_config(path):
+        bound = bound_build_module(path)
+        rep = bound["representation"]
+        multi_view = isinstance(rep, (list, tuple))
+        targets = [_base_class(r) for r in (rep if multi_view else [rep])]
+        if multi_view:
+            ref = _bound("modules.maskingmodel.MaskingModel.input_representation")
+            if ref is None:
+                raise ConfigError(f"{path}: build_module.representation is a list (multi-view) but "
+                                  "modules.maskingmodel.MaskingModel.input_representation is not bound")
+            view_cfg = ref.configurable.wrapper
+        else:
+            view_cfg = rep
+        view_cls = _base_class(view_cfg)
+        selector = next(s for s, c in GIN_VIEWS.items() if c is view_cls)
+        kwargs = {}
+        if not multi_view and view_cls in SINGLE_VIEW_PATCH:
+            kwargs["patch_size"] = SINGLE_VIEW_PATCH[view_cls]
+        for param in PATH_PARAMS.get(view_cls, ()):
+            kwargs[param] = resolve_path(_bound(f"{selector}.{param}"), path.parent)
+        if view_cls is EnCodec and encodec_weights_path is not None:
+            kwargs["weights_path"] = str(encodec_weights_path)
         try:
-            try:
-                gin.parse_config_file(str(path), skip_unknown=True)
-            except Exception as e:  # noqa: BLE001 - gin raises many types; all mean "cannot parse"
-                raise ConfigError(f"{path}: cannot parse as a gin config ({type(e).__name__}: {e})") from None
-            try:
-                bound = _WRAPPERS["build_module"]()
-            except Exception as e:  # noqa: BLE001
-                raise ConfigError(f"{path}: not an OMAR-RQ model config — it must bind build_module.representation "
-                                  f"and build_module.net ({type(e).__name__}: {e})") from None
-            rep = bound["representation"]
-            multi_view = isinstance(rep, (list, tuple))
-            targets = [_base_class(r) for r in (rep if multi_view else [rep])]
-            if multi_view:
-                ref = _bound("modules.maskingmodel.MaskingModel.input_representation")
-                if ref is None:
-                    raise ConfigError(f"{path}: build_module.representation is a list (multi-view) but "
-                                      "modules.maskingmodel.MaskingModel.input_representation is not bound")
-                view_cfg = ref.configurable.wrapper
-            else:
-                view_cfg = rep
-            view_cls = _base_class(view_cfg)
-            selector = next(s for s, c in GIN_VIEWS.items() if c is view_cls)
-            kwargs = {}
-            if not multi_view and view_cls in SINGLE_VIEW_PATCH:
-                kwargs["patch_size"] = SINGLE_VIEW_PATCH[view_cls]
-            for param in PATH_PARAMS.get(view_cls, ()):
-                kwargs[param] = resolve_path(_bound(f"{selector}.{param}"), path.parent)
-            if view_cls is EnCodec and encodec_weights_path is not None:
-                kwargs["weights_path"] = str(encodec_weights_path)
-            try:
-                view = view_cfg(**kwargs)
-                net = bound["net"]()
-            except (TypeError, ValueError) as e:
-                raise ConfigError(f"{path}: cannot build the model it describes: {e}") from e
-            _base_class(bound["net"])
-            names = {c: s for s, c in GIN_VIEWS.items()}
-            return ParsedConfig(path=path, view=view, net=net, input_view=selector,
-                                target_views=[names[c] for c in targets], multi_view=multi_view,
-                                ckpt_path=bound["ckpt_path"])
-        finally:
-            gin.clear_config()
+            view = view_cfg(**kwargs)
+            net = bound["net"]()
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{path}: cannot build the model it describes: {e}") from e
+        _base_class(bound["net"])
+        names = {c: s for s, c in GIN_VIEWS.items()}
+        return ParsedConfig(path=path, view=view, net=net, input_view=selector,
+                            target_views=[names[c] for c in targets], multi_view=multi_view,
+                            ckpt_path=bound["ckpt_path"])
+
+
+def read_depth(path: str | Path) -> int:
+    """Number of encoder blocks a config describes, read from its bindings without building anything (cheap even
+    for full-size or EnCodec-input models)."""
+    with parsed_config(path):
+        for selector in GIN_NETS:
+            depth = _bound(f"{selector}.depth")
+            if depth is not None:
+                return int(depth)
+        import inspect
+
+        net = bound_build_module(path)["net"]
+        return int(inspect.signature(_base_class(net)).parameters["depth"].default)

@@ -13,7 +13,6 @@ near window boundaries; audio of at most one window gives exactly the whole-clip
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
@@ -23,6 +22,30 @@ from .views.base import View
 
 #: prefixes of the keys an encoder checkpoint holds (released format)
 ENCODER_PREFIXES = ("net.", "embedding_layer.")
+
+
+def validate_audio(audio, sr: int, min_samples: int, n_tokens=None, device=None) -> torch.Tensor:
+    """Check ``audio`` is a finite float tensor ``(batch, samples)`` long enough for one embedding; raise naming the
+    problem (type, rank, emptiness, dtype, NaN/inf, length). Returns it as float32 on ``device``."""
+    if not isinstance(audio, torch.Tensor):
+        kind = type(audio).__module__ + "." + type(audio).__name__
+        hint = " (use torch.from_numpy(audio))" if type(audio).__module__ == "numpy" else ""
+        raise TypeError(f"audio must be a torch.Tensor of shape (batch, samples) at {sr} Hz, got {kind}{hint}")
+    if audio.dim() != 2:
+        raise ValueError(f"audio must be 2-D (batch, samples) at {sr} Hz, got shape {tuple(audio.shape)}"
+                         + (" — add a batch axis with audio[None]" if audio.dim() == 1 else ""))
+    if audio.numel() == 0:
+        raise ValueError(f"audio is empty (shape {tuple(audio.shape)})")
+    if not torch.is_floating_point(audio):
+        raise TypeError(f"audio must be a floating-point waveform (got dtype {audio.dtype})")
+    finite = torch.isfinite(audio)
+    if not bool(finite.all()):
+        raise ValueError(f"audio contains NaN or infinite values ({int((~finite).sum())} samples)")
+    enough = n_tokens(audio.shape[1]) >= 1 if n_tokens is not None else audio.shape[1] >= min_samples
+    if not enough:
+        raise ValueError(f"audio of {audio.shape[1]} samples is too short: the model needs at least {min_samples} "
+                         f"samples ({min_samples / sr:.3f} s at {sr} Hz) for one embedding")
+    return audio.to(device=device, dtype=torch.float32)
 
 
 class OmarRQ(nn.Module):
@@ -111,26 +134,8 @@ class OmarRQ(nn.Module):
         return sorted(out)
 
     def check_audio(self, audio) -> torch.Tensor:
-        """Validate the audio argument of :meth:`extract_embeddings` and return it as float32 on the model device."""
-        if not isinstance(audio, torch.Tensor):
-            kind = type(audio).__module__ + "." + type(audio).__name__
-            hint = " (use torch.from_numpy(audio))" if type(audio).__module__ == "numpy" else ""
-            raise TypeError(f"audio must be a torch.Tensor of shape (batch, samples) at {self.sr} Hz, got {kind}{hint}")
-        if audio.dim() != 2:
-            raise ValueError(f"audio must be 2-D (batch, samples) at {self.sr} Hz, got shape {tuple(audio.shape)}"
-                             + (" — add a batch axis with audio[None]" if audio.dim() == 1 else ""))
-        if audio.numel() == 0:
-            raise ValueError(f"audio is empty (shape {tuple(audio.shape)})")
-        if not torch.is_floating_point(audio):
-            raise TypeError(f"audio must be a floating-point waveform (got dtype {audio.dtype})")
-        finite = torch.isfinite(audio)
-        if not bool(finite.all()):
-            raise ValueError(f"audio contains NaN or infinite values ({int((~finite).sum())} samples)")
-        if self.view.n_tokens(audio.shape[1]) < 1:
-            need = self.view.samples_per_token
-            raise ValueError(f"audio of {audio.shape[1]} samples is too short: the model needs at least {need} "
-                             f"samples ({need / self.sr:.3f} s at {self.sr} Hz) for one embedding")
-        return audio.to(device=self.device, dtype=torch.float32)
+        """Validate the audio argument of :meth:`extract_embeddings`; float32 on the model device."""
+        return validate_audio(audio, self.sr, self.view.samples_per_token, self.view.n_tokens, self.device)
 
     @torch.no_grad()
     def extract_embeddings(self, audio: torch.Tensor, layers=(-1,)) -> torch.Tensor:
