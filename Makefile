@@ -24,3 +24,7 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# The offline suite end to end (synthesised data, tiny pretraining, probes, table, plots); resumable.
+demo: $(STAMP)
+	$(PY) -m benchmarks.demo

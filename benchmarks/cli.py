@@ -1,0 +1,331 @@
+"""The ``omar-bench`` command line: run a model on a task, list what exists, regenerate tables, reproduce a paper's
+grid, synthesise the offline datasets, pretrain.
+
+Every subcommand has ``--help``; errors a user can fix (missing data, unknown model, checkpoint not found) print one
+clear message and exit with status 2, without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+EPILOG = """examples:
+  omar-bench run --model mel --task synth-nsynth-pitch          # offline, synthesised data, no weights needed
+  omar-bench run --model base --task mtat --data-dir ~/data/mtat --layers all
+  omar-bench run --model s8 --task nsynth-pitch --checkpoint-root ~/omar-runs --train-subset 20000 --json
+  omar-bench table --format latex --out tables.tex
+  omar-bench reproduce --table multiview --data-root ~/data --checkpoint-root ~/omar-runs
+
+environment: OMAR_BENCH_DATA (dataset root: mtat/, nsynth/, beats/, gtzan/, ballroom/), OMAR_BENCH_CHECKPOINTS
+(development run folders), OMAR_BENCH_CACHE (embedding cache, synthesised data), OMAR_BENCH_RESULTS (records),
+OMAR_BENCH_ENCODEC_WEIGHTS (EnCodec 24 kHz weights folder for EnCodec-input models), HF_HUB_CACHE / HF_HOME."""
+
+
+def _common_paths(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--results-dir", default=None,
+                   help="where result records go (default: $OMAR_BENCH_RESULTS or ./results)")
+    p.add_argument("--cache-dir", default=None,
+                   help="embedding cache and synthesised data (default: $OMAR_BENCH_CACHE or ~/.cache/omar-bench)")
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint-root", default=None,
+                   help="folder holding development run folders <run id>/checkpoints/ (default: "
+                        "$OMAR_BENCH_CHECKPOINTS)")
+    p.add_argument("--encodec-weights", default=None,
+                   help="EnCodec 24 kHz weights folder (transformers format) for EnCodec-input models "
+                        "(default: $OMAR_BENCH_ENCODEC_WEIGHTS, else the model config's path)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="omar-bench", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Evaluate frozen music audio encoders (OMAR-RQ and baselines) with linear / MLP probes on MIR "
+                    "tasks, regenerate comparison tables, and pretrain OMAR-RQ models.")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="probe one model on one task; writes one record per layer",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+                       description="Extract embeddings (cached), train probes with the protocol's grid sweep and "
+                                   "early stopping, score the test split, write one result record per layer.")
+    r.add_argument("--model", required=True,
+                   help="mel | random-<arch> (e.g. random-tiny, random-base) | registry id (b0 … f1, base, "
+                        "multifeature-25hz-fsq …) | Hugging Face id | model folder / config.gin / run folder")
+    r.add_argument("--task", required=True, help="see `omar-bench tasks` (e.g. mtat, nsynth-pitch, beats, "
+                                                 "synth-nsynth-pitch)")
+    r.add_argument("--data-dir", default=None,
+                   help="dataset folder in its download layout (default: $OMAR_BENCH_DATA/<task folder>; "
+                        "synth-* tasks synthesise their data on first use)")
+    r.add_argument("--layers", default=None,
+                   help="0-based block(s): 6 | 0,6,11 | all (default: 6, or the last block of shallower models)")
+    r.add_argument("--probe", default="grid", choices=["grid", "mlp", "linear"],
+                   help="grid = lr {1e-4,3e-4,1e-3} x {linear, MLP 512} x dropout {0,0.2} (default); "
+                        "mlp / linear restrict the head")
+    r.add_argument("--seed", type=int, default=0, help="probe seed (default 0)")
+    r.add_argument("--seeds", type=int, default=1, help="repeat with seeds seed..seed+N-1; report mean ± std")
+    r.add_argument("--train-subset", type=int, default=None,
+                   help="NSynth: stratified subset of N training notes (seeded), recorded in the result")
+    r.add_argument("--split", default=None, choices=["clean", "original"],
+                   help="MTAT split (default clean: Won et al. 2020, as the OMAR-RQ tables)")
+    r.add_argument("--split-dir", default=None, help="MTAT: folder with train/valid/test/binary/tags .npy files")
+    r.add_argument("--max-bad-fraction", type=float, default=0.25,
+                   help="fail when more than this fraction of audio files is unusable (default 0.25); "
+                        "fewer are skipped and listed in the record")
+    r.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
+    r.add_argument("--json", action="store_true",
+                   help="print one JSON object as the last line of stdout (metrics under \"metrics\")")
+    r.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    _common_paths(r)
+    _model_args(r)
+
+    t = sub.add_parser("tasks", help="list tasks and whether their data is found")
+    _common_paths(t)
+    t.add_argument("--data-root", default=None, help="dataset root to look in (default: $OMAR_BENCH_DATA)")
+
+    m = sub.add_parser("models", help="list models and whether their checkpoints are found")
+    m.add_argument("--checkpoint-root", default=None, help="development run folders (default: "
+                                                           "$OMAR_BENCH_CHECKPOINTS)")
+
+    tb = sub.add_parser("table", help="regenerate the comparison tables from the result records",
+                        description="Each table side by side with its published reference values and the "
+                                    "difference; '—' marks cells with no result. Also writes layer-wise and bar "
+                                    "plots (PNG + PDF) with --plots.")
+    tb.add_argument("--format", default="md", choices=["md", "latex", "csv"])
+    tb.add_argument("--out", default=None, help="write to this file instead of stdout")
+    tb.add_argument("--tables", default=None,
+                    help="comma-separated subset: baseline, multiview, freesound, released, offline "
+                         "(default: all that apply)")
+    tb.add_argument("--plots", default=None, metavar="DIR", help="also write plots into DIR")
+    tb.add_argument("--results-dir", default=None, help="records folder (default: $OMAR_BENCH_RESULTS or "
+                                                        "./results)")
+
+    rp = sub.add_parser("reproduce", help="run every missing cell of a table, then print it (resumable)")
+    rp.add_argument("--table", required=True, help="baseline | multiview | freesound | released | offline")
+    rp.add_argument("--models", default=None,
+                    help="comma-separated models (default: the table's models; offline: mel,random-tiny)")
+    rp.add_argument("--data-root", default=None, help="dataset root holding mtat/, nsynth/, beats/ "
+                                                      "(default: $OMAR_BENCH_DATA)")
+    rp.add_argument("--layers", default=None,
+                    help="all | 6 | 0,6,11 (default: the table's: layer 6 for the development tables, every layer "
+                         "for the released table, the default layer for the offline suite)")
+    rp.add_argument("--probe", default="grid", choices=["grid", "mlp", "linear"])
+    rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--plots", default=None, metavar="DIR", help="also write plots into DIR")
+    rp.add_argument("--quiet", action="store_true")
+    _common_paths(rp)
+    _model_args(rp)
+
+    d = sub.add_parser("data", help="datasets: `data synth` renders the offline sets in the real layouts")
+    dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
+    ds = dsub.add_parser("synth", help="render the synthesised NSynth / beat / MTAT sets (deterministic)")
+    ds.add_argument("--out", default=None, help="output folder (default: <cache dir>/synth)")
+    ds.add_argument("--sets", default="nsynth,beats,mtat", help="comma-separated subset of nsynth,beats,mtat")
+    ds.add_argument("--cache-dir", default=None)
+
+    from omar_rq.pretraining_args import build_parser as pretraining_parser
+
+    parent = pretraining_parser(add_help=False)
+    sub.add_parser("pretrain", parents=[parent], help="pretrain an OMAR-RQ model from a gin config (writes "
+                                                      "config.gin + model.ckpt)",
+                   description=parent.description, epilog=parent.epilog.replace("python -m omar_rq.pretraining",
+                                                                                "omar-bench pretrain"),
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return ap
+
+
+# -- commands ----------------------------------------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from .runner import RunOptions, run, summary
+
+    fit = {"max_epochs": args.max_epochs} if args.max_epochs else {}
+    result = run(RunOptions(
+        model=args.model, task=args.task, data_dir=args.data_dir, layers=args.layers, probe=args.probe,
+        results_dir=args.results_dir, cache_dir=args.cache_dir, device=args.device, seed=args.seed, seeds=args.seeds,
+        train_subset=args.train_subset, split=args.split, split_dir=args.split_dir,
+        checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
+        max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit))
+    print(summary(result))
+    if args.json:
+        best = result.best()
+        print(json.dumps({
+            "model": best["model"], "task": best["task"], "layer": best["layer"], "probe": best["probe"],
+            "metrics": best["metrics"], "metrics_std": best["metrics_std"], "validation": best["validation"],
+            "hyperparameters": best["hyperparameters"],
+            "layers": {str(r["layer"]): r["metrics"] for r in result.records},
+            "skipped_files": result.skipped, "records": [str(p) for p in result.paths]}, default=float))
+    return 0
+
+
+def cmd_tasks(args) -> int:
+    from .cache import default_cache_dir
+    from .tasks import TASK_NAMES, get_task
+
+    root = args.data_root or os.environ.get("OMAR_BENCH_DATA")
+    cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
+    for name in TASK_NAMES:
+        task = get_task(name)
+        if task.synth_set:
+            where = cache / "synth" / task.synth_set
+            status = f"found ({where})" if where.is_dir() else "synthesised on first use"
+        elif root:
+            where = Path(root).expanduser() / task.data_subdir
+            status = f"found ({where})" if where.is_dir() else f"not found ({where})"
+        else:
+            status = "not found (set OMAR_BENCH_DATA or --data-dir)"
+        print(f"{name:24s} {task.description}\n{'':24s} data: {status}")
+    print("\nlayouts:")
+    seen = set()
+    for name in TASK_NAMES:
+        task = get_task(name)
+        if task.synth_set or task.layout in seen:
+            continue
+        seen.add(task.layout)
+        print(f"  {task.data_subdir + '/':10s} {task.layout}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .encoders import MODEL_CONFIGS
+    from .registry import default_registry
+
+    reg = default_registry()
+    status = reg.checkpoint_status(args.checkpoint_root)
+    print(f"{'model':24s} {'kind':9s} {'input':7s} present  where")
+    print(f"{'mel':24s} {'baseline':9s} {'mel':7s} yes      log-mel patches, no weights")
+    for mid in reg.ids():
+        e = reg.model(mid)
+        st = status.get(mid)
+        present = "yes" if st and st.present else "no"
+        print(f"{mid:24s} {e.kind:9s} {e.input[:7]:7s} {present:8s} {st.where if st else ''}")
+    archs = ", ".join(sorted(p.stem for p in MODEL_CONFIGS.glob("*.gin")))
+    print(f"\nrandom-<arch> (random weights, any architecture of cfg/models): {archs}")
+    print("Also: a Hugging Face id (mtg-upf/omar-rq-*) or a path to a model folder / config.gin / run folder.")
+    return 0
+
+
+def _records(results_dir):
+    from .records import load_records
+    from .runner import default_results_dir
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        return load_records(results_dir or default_results_dir())
+
+
+def _write_plots(records, out_dir) -> list[Path]:
+    from .plots import plot_bars, plot_layers
+
+    return plot_layers(records, out_dir) + plot_bars(records, out_dir)
+
+
+def cmd_table(args) -> int:
+    from .leaderboard import render_all, write_tables
+
+    records = _records(args.results_dir)
+    tables = args.tables.split(",") if args.tables else None
+    if args.out:
+        for p in write_tables(args.out, records, formats=[args.format], tables=tables):
+            print(f"wrote {p}", file=sys.stderr)
+    else:
+        print(render_all(records, fmt=args.format, tables=tables))
+    if args.plots:
+        paths = _write_plots(records, args.plots)
+        print(f"wrote {len(paths)} plot files to {args.plots}", file=sys.stderr)
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from .leaderboard import render_all
+    from .reproduce import reproduce
+    from .runner import default_results_dir
+
+    results_dir = args.results_dir or str(default_results_dir())
+    models = args.models.split(",") if args.models else None
+    cells = reproduce(args.table, models=models, data_root=args.data_root, results_dir=results_dir,
+                      progress=not args.quiet, probe=args.probe, seed=args.seed, layers=args.layers,
+                      cache_dir=args.cache_dir,
+                      device=args.device, checkpoint_root=args.checkpoint_root,
+                      encodec_weights=args.encodec_weights)
+    counts = {s: sum(c.status == s for c in cells) for s in ("done", "ran", "failed")}
+    print(f"{args.table}: {counts['ran']} cells run, {counts['done']} already recorded, {counts['failed']} failed",
+          file=sys.stderr)
+    for c in cells:
+        if c.status == "failed":
+            print(f"  failed: {c.model} × {c.task}: {c.detail}", file=sys.stderr)
+    records = _records(results_dir)
+    print(render_all(records, fmt="md", tables=[args.table]))
+    print(f"records: {Path(results_dir).resolve() / 'records'}")
+    if args.plots:
+        paths = _write_plots(records, args.plots)
+        print(f"plots: {len(paths)} files in {Path(args.plots).resolve()}")
+    return 1 if counts["failed"] else 0
+
+
+def cmd_data(args) -> int:
+    from .cache import default_cache_dir
+    from .synth import synthesize
+
+    if args.data_command != "synth":
+        print("usage: omar-bench data synth [--out DIR]", file=sys.stderr)
+        return 2
+    cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
+    out = Path(args.out).expanduser() if args.out else cache / "synth"
+    paths = synthesize(out, sets=tuple(s for s in args.sets.split(",") if s), progress=True)
+    for name, p in paths.items():
+        print(f"{name}: {p}")
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from omar_rq.pretraining import run_from_args
+
+    return run_from_args(args)
+
+
+COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "models": cmd_models, "table": cmd_table,
+            "reproduce": cmd_reproduce, "data": cmd_data, "pretrain": cmd_pretrain}
+
+
+def user_errors() -> tuple[type, ...]:
+    """Exceptions that mean "fix your input", printed as one line instead of a traceback."""
+    from omar_rq.audio import AudioLoadError
+    from omar_rq.checkpoint import CheckpointError
+    from omar_rq.config import ConfigError
+    from omar_rq.hub import ModelNotFound
+    from omar_rq.views.encodec import EncodecWeightsNotFound
+
+    from .datasets import DatasetLayoutError
+    from .registry import CheckpointNotFound, UnknownModel
+    from .runner import DataNotFound, TooManyBadFiles
+    from .tasks import UnknownTask
+
+    return (DatasetLayoutError, DataNotFound, TooManyBadFiles, UnknownTask, UnknownModel, CheckpointNotFound,
+            ModelNotFound, CheckpointError, ConfigError, EncodecWeightsNotFound, AudioLoadError)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except user_errors() as e:
+        print(f"omar-bench {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished embeddings are cached and records written; re-run to resume", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `omar-bench models | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

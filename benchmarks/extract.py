@@ -1,0 +1,224 @@
+"""Embedding extraction for the probes: audio files → cached per-layer embeddings, one forward pass per file.
+
+Two frontends (protocols.md, "Common probe protocol"):
+
+- ``clip`` (tagging, NSynth): each file is cut into chunks of ``chunk_seconds`` with ``overlap`` (50 %); a last,
+  shorter chunk is kept only if it is at least ``min_last`` (10 %) of a chunk; a file shorter than one chunk is one
+  chunk. Every chunk's embeddings are averaged over time → one vector per (chunk, layer), stored ``(n_chunks, C)``.
+  Chunks of equal length — from many files — are batched together.
+- ``frame`` (beat tracking): the whole file at the model's rate ``eps`` (long files are windowed by the model),
+  stored ``(N, C)``.
+
+A file that cannot be decoded (missing, empty, truncated, not audio, NaN) or is too short for one embedding is
+reported (path + reason) and skipped; everything else is extracted.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from omar_rq.audio import AudioLoadError, load_audio
+
+from .cache import EmbeddingCache, content_hash
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """How a file becomes model input and cached vectors (part of the cache key)."""
+
+    mode: str                       # "clip" | "frame"
+    chunk_seconds: float | None = None
+    overlap: float = 0.5
+    min_last: float = 0.1
+
+    def key(self, sr: int) -> str:
+        if self.mode == "frame":
+            return f"frame-sr{sr}"
+        return f"clip-c{self.chunk_seconds:g}-o{self.overlap:g}-m{self.min_last:g}-sr{sr}-mean"
+
+    def describe(self) -> dict:
+        d = {"mode": self.mode}
+        if self.mode == "clip":
+            d |= {"chunk_seconds": self.chunk_seconds, "overlap": self.overlap, "min_last_fraction": self.min_last,
+                  "pooling": "mean over time per chunk; track score = mean of chunk predictions"}
+        else:
+            d |= {"pooling": "none (frame-level at the model's rate)"}
+        return d
+
+
+def chunk_spans(n_samples: int, sr: int, chunk_seconds: float, overlap: float = 0.5,
+                min_last: float = 0.1) -> list[tuple[int, int]]:
+    """``[start, end)`` sample spans of the chunks of a file of ``n_samples`` (see the module docstring)."""
+    size = int(round(chunk_seconds * sr))
+    if n_samples <= size:
+        return [(0, n_samples)]
+    hop = max(1, int(round(size * (1 - overlap))))
+    spans = []
+    start = 0
+    while True:
+        end = start + size
+        if end >= n_samples:
+            if n_samples - start >= min_last * size:
+                spans.append((start, n_samples))
+            break
+        spans.append((start, end))
+        start += hop
+    return spans
+
+
+@dataclass
+class Extraction:
+    """Where each example's entry is, and what could not be extracted."""
+
+    entries: dict[str, Path] = field(default_factory=dict)   # example id → cache entry
+    skipped: list[dict] = field(default_factory=list)        # {"id", "path", "reason"}
+    n_computed: int = 0
+    n_reused: int = 0
+    seconds: float = 0.0
+
+    def read(self, example_id: str, layer: int) -> np.ndarray:
+        return EmbeddingCache.read(self.entries[example_id], layer)
+
+
+def _decode(example, sr: int):
+    try:
+        return example, load_audio(example.audio_path, sr), None
+    except AudioLoadError as e:
+        return example, None, e.reason
+
+
+def extract(encoder, examples: Sequence, layers: Sequence[int], frontend: Frontend, cache: EmbeddingCache, *,
+            batch_seconds: float = 240.0, progress: bool = True,
+            on_entry_written: Callable[[str], None] | None = None) -> Extraction:
+    """Make sure every example has ``layers`` in the cache; one forward per file for all missing layers.
+
+    ``encoder``: a :class:`benchmarks.encoders.Encoder`. ``batch_seconds`` bounds the audio per forward batch (equal
+    -length chunks of several files). ``on_entry_written(example_id)`` is called after each entry is written.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    layers = sorted(set(int(x) for x in layers))
+    key = frontend.key(encoder.sr)
+    out = Extraction()
+    todo = []  # (example, entry path, missing layers)
+    for ex in examples:
+        path = Path(ex.audio_path)
+        if not path.is_file():
+            out.skipped.append({"id": ex.id, "path": str(path), "reason": "file not found"})
+            continue
+        entry = cache.entry(encoder.fingerprint, key, content_hash(path))
+        missing = [layer for layer in layers if layer not in cache.layers_in(entry)]
+        out.entries[ex.id] = entry
+        if missing:
+            todo.append((ex, entry, missing))
+        else:
+            out.n_reused += 1
+            cache.reused += 1
+    bar = tqdm(total=len(todo), desc=f"extract {encoder.name}", unit="file", disable=not progress or not todo,
+               leave=False)
+    try:
+        if frontend.mode == "frame":
+            _extract_frames(encoder, todo, cache, out, bar, on_entry_written)
+        else:
+            _extract_clips(encoder, todo, frontend, cache, out, bar, batch_seconds, on_entry_written)
+    finally:
+        bar.close()
+    for s in out.skipped:
+        out.entries.pop(s["id"], None)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _missing_group_layers(group) -> list[int]:
+    return sorted({layer for _, _, missing in group for layer in missing})
+
+
+def _write(cache, entry, arrays, meta, out, ex_id, on_entry_written):
+    cache.write(entry, arrays, meta)
+    out.n_computed += 1
+    if on_entry_written is not None:
+        on_entry_written(ex_id)
+
+
+def _extract_frames(encoder, todo, cache, out, bar, on_entry_written):
+    with ThreadPoolExecutor(max_workers=1) as pool:  # decode the next file while the model runs
+        futures = [pool.submit(_decode, ex, encoder.sr) for ex, _, _ in todo[:1]]
+        for i, (ex, entry, missing) in enumerate(todo):
+            _, audio, reason = futures[i].result()
+            if i + 1 < len(todo):
+                futures.append(pool.submit(_decode, todo[i + 1][0], encoder.sr))
+            bar.update(1)
+            if audio is None:
+                out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": reason})
+                continue
+            try:
+                emb = encoder.model.extract_embeddings(audio[None], missing)
+            except ValueError as e:  # too short for one embedding
+                out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": str(e)})
+                continue
+            arrays = {layer: emb[j, 0].float().cpu().numpy() for j, layer in enumerate(missing)}
+            meta = {"n_samples": int(audio.shape[-1]), "sr": encoder.sr, "eps": encoder.eps}
+            _write(cache, entry, arrays, meta, out, ex.id, on_entry_written)
+
+
+def _extract_clips(encoder, todo, frontend, cache, out, bar, batch_seconds, on_entry_written):
+    sr = encoder.sr
+    budget = int(batch_seconds * sr)
+    chunk = int(round(frontend.chunk_seconds * sr))
+    per_group = max(1, budget // max(chunk, 1))  # files per group: about one forward batch of full chunks
+    groups = [todo[i:i + per_group] for i in range(0, len(todo), per_group)]
+    with ThreadPoolExecutor(max_workers=1) as pool:  # decode the next group while the model runs
+        nxt = pool.submit(lambda g: [_decode(ex, sr) for ex, _, _ in g], groups[0]) if groups else None
+        for gi, group in enumerate(groups):
+            decoded = nxt.result()
+            nxt = pool.submit(lambda g: [_decode(ex, sr) for ex, _, _ in g], groups[gi + 1]) \
+                if gi + 1 < len(groups) else None
+            _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_written)
+            bar.update(len(group))
+
+
+def _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_written):
+    sr = encoder.sr
+    layers = _missing_group_layers(group)
+    pieces = []   # (file index, chunk index, audio)
+    n_chunks = {}
+    for fi, ((ex, entry, _), (_, audio, reason)) in enumerate(zip(group, decoded)):
+        if audio is None:
+            out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": reason})
+            continue
+        spans = chunk_spans(audio.shape[-1], sr, frontend.chunk_seconds, frontend.overlap, frontend.min_last)
+        n_chunks[fi] = len(spans)
+        pieces += [(fi, ci, audio[s:e]) for ci, (s, e) in enumerate(spans)]
+    by_length: dict[int, list] = {}
+    for p in pieces:
+        by_length.setdefault(p[2].shape[-1], []).append(p)
+    vectors: dict[tuple[int, int], np.ndarray] = {}
+    failed: dict[int, str] = {}
+    for length, items in by_length.items():
+        step = max(1, budget // max(length, 1))
+        for i in range(0, len(items), step):
+            batch = items[i:i + step]
+            try:
+                emb = encoder.model.extract_embeddings(torch.stack([b[2] for b in batch]), layers)  # (L, b, N, C)
+            except ValueError as e:  # too short for one embedding
+                for b in batch:
+                    failed[b[0]] = str(e)
+                continue
+            pooled = emb.float().mean(dim=2).cpu().numpy()  # (L, b, C)
+            for j, (fi, ci, _) in enumerate(batch):
+                vectors[(fi, ci)] = pooled[:, j]
+    for fi, count in n_chunks.items():
+        ex, entry, missing = group[fi]
+        if fi in failed:
+            out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": failed[fi]})
+            continue
+        stacked = np.stack([vectors[(fi, ci)] for ci in range(count)], axis=1)  # (L, n_chunks, C)
+        arrays = {layer: stacked[layers.index(layer)] for layer in missing}
+        _write(cache, entry, arrays, {"n_chunks": count, "sr": sr}, out, ex.id, on_entry_written)

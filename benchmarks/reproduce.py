@@ -1,0 +1,117 @@
+"""``omar-bench reproduce --table NAME``: run every missing (model, task) cell of a table, then write the table.
+
+Resumable by construction: a cell whose records already exist (same model, task, layer(s), probe and seed) is
+skipped, and embeddings already in the cache are reused, so an interrupted reproduction picks up where it stopped and a
+second call does no work. A cell that cannot run (checkpoint or dataset not found) is reported and the others go on.
+
+Layers follow the table: the development tables use the fixed layer 6; the released table (best layer) needs every
+layer of the model, the best one being chosen by validation when the table is built; the offline table runs the
+default layer (6, or the last block of a shallower model) to stay fast on a CPU, and takes the best by validation
+among whatever layers are recorded. ``layers`` ("all", "3", "0,3") overrides.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from omar_rq.config import read_depth
+from omar_rq.loading import find_config
+
+from .encoders import MODEL_CONFIGS, PROJECT_ROOT, _config_for_random, record_name
+from .leaderboard import TABLES
+from .records import find_record
+from .registry import default_registry
+from .runner import RunOptions, run
+
+#: Models of the offline table when ``--models`` is not given: the floor and a small OMAR-RQ model.
+DEFAULT_OFFLINE_MODELS = ("mel", "random-tiny")
+
+
+@dataclass
+class Cell:
+    model: str
+    task: str
+    layers: list[int]
+    status: str = "todo"        # "done" (already recorded) | "ran" | "failed"
+    detail: str = ""
+
+
+def model_depth(model: str, checkpoint_root: str | None = None) -> int:
+    """Blocks of ``model`` without loading its weights (1 for the mel baseline)."""
+    if model == "mel":
+        return 1
+    if model.startswith("random-"):
+        return read_depth(_config_for_random(model[len("random-"):]))
+    registry = default_registry()
+    if registry.canonical(model) is not None:
+        entry = registry.model(model)
+        return read_depth(PROJECT_ROOT / entry.project_config)
+    return read_depth(find_config(model))
+
+
+def table_cells(table: str, models=None, checkpoint_root=None, layers: str | None = None) -> list[Cell]:
+    """The (model, task, layers) cells of ``table`` that our harness runs."""
+    if table not in TABLES:
+        raise KeyError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+    defn = TABLES[table]
+    if models is None:
+        models = list(DEFAULT_OFFLINE_MODELS) if defn.rows == "records" else \
+            default_registry().table_members(defn.name)
+    cells = []
+    for model in models:
+        try:
+            depth = model_depth(model, checkpoint_root)
+        except Exception as e:  # noqa: BLE001 - reported per cell, the others go on
+            for col in defn.columns:
+                if col.run:
+                    cells.append(Cell(model, col.task, [], "failed", f"cannot read the model's config: {e}"))
+            continue
+        if layers:
+            chosen = list(range(depth)) if layers == "all" else sorted({int(x) % depth for x in layers.split(",")})
+        elif defn.layer is not None:
+            chosen = [min(defn.layer, depth - 1)]
+        elif defn.rows == "records":  # the offline suite: the default layer
+            chosen = [min(6, depth - 1)]
+        else:
+            chosen = list(range(depth))
+        for col in defn.columns:
+            if col.run:
+                cells.append(Cell(model, col.task, chosen))
+    return cells
+
+
+def reproduce(table: str, models=None, data_root: str | None = None, results_dir: str = "results",
+              progress: bool = True, probe: str = "grid", seed: int = 0, layers: str | None = None,
+              **run_kwargs) -> list[Cell]:
+    """Run the missing cells of ``table`` (see module docstring); returns every cell with its status."""
+    cells = table_cells(table, models, run_kwargs.get("checkpoint_root"), layers)
+    for cell in cells:
+        if cell.status == "failed":
+            continue
+        name = record_name(cell.model)
+        if all(find_record(results_dir, name, cell.task, layer, probe, seed) for layer in cell.layers):
+            cell.status, cell.detail = "done", "already recorded"
+            continue
+        from .tasks import get_task
+
+        task = get_task(cell.task)
+        data_dir = None
+        if data_root and not task.synth_set:
+            data_dir = str(Path(data_root).expanduser() / task.data_subdir)
+        try:
+            result = run(RunOptions(model=cell.model, task=cell.task, data_dir=data_dir,
+                                    layers=",".join(map(str, cell.layers)), probe=probe, seed=seed,
+                                    results_dir=results_dir, progress=progress, **run_kwargs))
+            best = result.best()
+            cell.status = "ran"
+            cell.detail = f"{task.primary_metric} {best['metrics'].get(task.primary_metric, float('nan')):.3f} " \
+                          f"(layer {best['layer']})"
+        except Exception as e:  # noqa: BLE001 - a missing checkpoint or dataset must not stop the other cells
+            cell.status, cell.detail = "failed", f"{type(e).__name__}: {e}"
+        if progress:
+            print(f"[{cell.status}] {cell.model} × {cell.task}: {cell.detail}", file=sys.stderr, flush=True)
+    return cells
+
+
+__all__ = ["reproduce", "table_cells", "Cell", "DEFAULT_OFFLINE_MODELS", "MODEL_CONFIGS"]

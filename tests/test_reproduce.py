@@ -1,0 +1,71 @@
+"""Issue 5: `omar-bench reproduce` fills the offline table (mel + a small OMAR-RQ model) and a second call does no
+work; `omar-bench table` shows measured cells and writes the plots."""
+from __future__ import annotations
+
+
+import pytest
+
+from benchmarks.cli import main as cli
+from benchmarks.records import load_records
+from benchmarks.reproduce import table_cells
+
+TINY_SYNTH = """
+[nsynth]
+max_instruments_per_family = 3
+notes_per_instrument = 2
+[beats]
+n_chorales = 3
+n_grooves = 3
+clip_seconds = 10.0
+[mtat]
+n_clips = 24
+n_untagged = 1
+"""
+
+
+@pytest.fixture
+def tiny_suite(tmp_path, monkeypatch):
+    cfg = tmp_path / "synth.toml"
+    cfg.write_text(TINY_SYNTH)
+    monkeypatch.setenv("OMAR_BENCH_SYNTH_CONFIG", str(cfg))
+    return ["--cache-dir", str(tmp_path / "cache"), "--results-dir", str(tmp_path / "results")]
+
+
+def test_reproduce_offline_fills_the_table_and_resumes(tmp_path, capsys, tiny_suite):
+    args = ["reproduce", "--table", "offline", "--models", "mel,random-tiny", "--probe", "linear", "--quiet",
+            "--plots", str(tmp_path / "plots"), *tiny_suite]
+    assert cli(args) == 0
+    captured = capsys.readouterr()
+    assert "8 cells run, 0 already recorded, 0 failed" in captured.err
+    rows = {line.split("|")[1].strip(): line for line in captured.out.splitlines() if line.startswith("| ")}
+    for model in ("mel", "random-tiny"):
+        cells = [c.strip() for c in rows[model].split("|")[2:-1]]
+        assert cells and "—" not in cells, rows[model]  # every synth task measured
+    n_records = len(load_records(tmp_path / "results"))
+    assert n_records == 8
+    pngs = sorted((tmp_path / "plots").glob("*.png"))
+    assert pngs and all(p.stat().st_size > 1000 for p in pngs)
+
+    assert cli(args) == 0  # second call: nothing to do
+    err = capsys.readouterr().err
+    assert "0 cells run, 8 already recorded, 0 failed" in err
+    assert len(load_records(tmp_path / "results")) == n_records
+
+
+def test_reproduce_reports_cells_it_cannot_run_and_goes_on(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OMAR_BENCH_CHECKPOINTS", raising=False)
+    monkeypatch.delenv("OMAR_BENCH_DATA", raising=False)
+    rc = cli(["reproduce", "--table", "freesound", "--quiet", "--results-dir", str(tmp_path / "r"),
+              "--cache-dir", str(tmp_path / "c")])
+    captured = capsys.readouterr()
+    assert rc == 1 and "0 cells run, 0 already recorded, 4 failed" in captured.err
+    assert "OMAR_BENCH_CHECKPOINTS" in captured.err
+    assert "| f0 " in captured.out and "0.440" in captured.out  # the table is still printed with its references
+
+
+def test_table_cells_follow_each_tables_layer_policy():
+    assert {c.layers[0] for c in table_cells("multiview")} == {6}
+    assert table_cells("released", models=["base"])[0].layers == list(range(24))
+    assert table_cells("offline", models=["mel", "random-tiny"])[1].layers == [0]
+    assert table_cells("offline", models=["random-tiny"])[0].layers == [3]
+    assert table_cells("offline", models=["random-tiny"], layers="all")[0].layers == [0, 1, 2, 3]
