@@ -308,3 +308,19 @@ def test_config_override_merges_and_names_are_checked(tmp_path):
     with pytest.raises(ValueError):
         synthesize(tmp_path, sets=["nope"], progress=False)
     assert not os.listdir(tmp_path)
+
+
+def test_beat_set_split_is_stratified_and_deterministic():
+    """The default beat set carries its own split (splits.tsv): every split holds chorales and grooves."""
+    from benchmarks.synth import load_config
+
+    cfg = load_config()["beats"]
+    tracks = B.plan(cfg)
+    split = B.split_of(tracks, cfg["valid_fraction"], cfg["test_fraction"])
+    assert split == B.split_of(B.plan(cfg), cfg["valid_fraction"], cfg["test_fraction"])
+    assert set(split) == {t["id"] for t in tracks}
+    for part in ("train", "valid", "test"):
+        kinds = {t["kind"] for t in tracks if split[t["id"]] == part}
+        assert kinds == {"chorale", "groove"}, part
+    assert Counter(split.values())["test"] == round(cfg["test_fraction"] * cfg["n_chorales"]) + \
+        round(cfg["test_fraction"] * cfg["n_grooves"])

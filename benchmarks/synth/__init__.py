@@ -32,7 +32,7 @@ __all__ = ["SYNTH_SETS", "SYNTH_VERSION", "synthesize", "load_config", "config_h
 
 SYNTH_SETS = ("nsynth", "beats", "mtat")
 #: Bumped whenever the generators change what they write (invalidates existing renders through the marker hash).
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2  # 2: the beat set writes its own split (splits.tsv)
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "cfg" / "synth.toml"
 MARKER = ".complete"
 

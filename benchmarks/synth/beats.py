@@ -224,12 +224,32 @@ def format_beats(beat_samples: list[int], positions: list[int], sr: int) -> str:
     return "".join(f"{s / sr:.6f}\t{p}\n" for s, p in zip(beat_samples, positions))
 
 
+def split_of(tracks: list[dict], valid_fraction: float, test_fraction: float) -> dict[str, str]:
+    """Track id → "train" | "valid" | "test", stratified by kind (chorale / groove) so every split has both; within a
+    kind, tracks in plan order (already a seeded permutation) fill test, then valid, then train."""
+    out = {}
+    for kind in ("chorale", "groove"):
+        ids = [t["id"] for t in tracks if t["kind"] == kind]
+        n_test = int(round(test_fraction * len(ids))) if len(ids) >= 3 else 0
+        n_valid = int(round(valid_fraction * len(ids))) if len(ids) >= 3 else 0
+        for j, tid in enumerate(ids):
+            out[tid] = "test" if j < n_test else "valid" if j < n_test + n_valid else "train"
+    return out
+
+
 def render(root: Path, cfg: dict, tick=lambda n=1: None) -> None:
     sr = int(cfg["sample_rate"])
     (root / "audio").mkdir(parents=True, exist_ok=True)
     (root / "annotations").mkdir(parents=True, exist_ok=True)
-    for t in plan(cfg):
+    tracks = plan(cfg)
+    for t in tracks:
         x, beat_samples, positions = render_track(t, cfg)
         write_wav(root / "audio" / f"{t['id']}.wav", limit(x, 0.98), sr)
         (root / "annotations" / f"{t['id']}.beats").write_text(format_beats(beat_samples, positions, sr))
         tick()
+    # the set's own split (generic layout's splits.tsv), as the other synthesised sets have one: probes train once
+    # per grid point instead of once per fold of a cross-validation
+    if cfg.get("valid_fraction", 0) > 0 and cfg.get("test_fraction", 0) > 0:
+        split = split_of(tracks, float(cfg["valid_fraction"]), float(cfg["test_fraction"]))
+        if {"train", "valid", "test"} <= set(split.values()):
+            (root / "splits.tsv").write_text("".join(f"{tid}\t{split[tid]}\n" for tid in sorted(split)))
