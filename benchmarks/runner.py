@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .cache import EmbeddingCache, default_cache_dir
 from .datasets import DatasetLayoutError
@@ -147,7 +148,7 @@ def _say(msg: str, progress: bool) -> None:
 
 def run(opts: RunOptions) -> RunResult:
     """Run ``opts.model`` on ``opts.task`` (see module docstring); write and return the records."""
-    from probes.training import grid_for, sweep
+    from probes.training import grid_for, grid_points, sweep
 
     t_start = time.perf_counter()
     task = get_task(opts.task)
@@ -179,6 +180,8 @@ def run(opts: RunOptions) -> RunResult:
     seeds = [opts.seed + i for i in range(max(1, opts.seeds))]
 
     records, paths = [], []
+    bar = tqdm(total=len(layers) * len(folds) * len(seeds), desc=f"probe sweeps ({len(grid_points(grid))} points)",
+               unit="sweep", disable=not opts.progress, leave=False)
     for layer in layers:
         t_layer = time.perf_counter()
         runs = []  # one per (fold, seed)
@@ -190,6 +193,7 @@ def run(opts: RunOptions) -> RunResult:
                 result = sweep(task.kind, train, valid, grid=grid, seed=seed,
                                val_metric=task.val_metric(fold.valid, encoder), **fit_kwargs)
                 metrics = task.evaluate(result.best, test, fold.test, encoder, index)
+                bar.update(1)
                 runs.append({"fold": fold.name, "seed": seed, "n_train": len(fold.train),
                              "n_valid": len(fold.valid), "n_test": len(fold.test), "chosen": result.chosen,
                              "val_score": float(result.best.val_score), "metrics": metrics,
@@ -220,6 +224,7 @@ def run(opts: RunOptions) -> RunResult:
         }
         paths.append(write_record(opts.results_dir or default_results_dir(), record))
         records.append(record)
+    bar.close()
     return RunResult(records, paths, encoder, task, ext.skipped, ext.seconds, ext.n_computed, ext.n_reused)
 
 

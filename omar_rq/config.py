@@ -174,6 +174,25 @@ def resolve_path(value: str | None, base_dir: Path) -> str | None:
     return str(p if p.is_absolute() else base_dir / p)
 
 
+def view_kwargs(cls: type, multi_view: bool, config_path: Path, encodec_weights_path=None,
+                encodec_stats_path=None) -> dict:
+    """Explicit arguments for building view ``cls`` from the parsed config (call inside :func:`parsed_config`): the
+    fixed patch of a single-view model, file paths resolved against the config's folder, EnCodec overrides."""
+    kwargs = {}
+    if not multi_view and cls in SINGLE_VIEW_PATCH:
+        kwargs["patch_size"] = SINGLE_VIEW_PATCH[cls]
+    selector = next(s for s, c in GIN_VIEWS.items() if c is cls)
+    for param in PATH_PARAMS.get(cls, ()):
+        value = resolve_path(_bound(f"{selector}.{param}"), Path(config_path).parent)
+        if value is not None:
+            kwargs[param] = value
+    if cls is EnCodec and encodec_weights_path is not None:
+        kwargs["weights_path"] = str(Path(encodec_weights_path).expanduser().resolve())
+    if cls is EnCodec and encodec_stats_path is not None:
+        kwargs["stats_path"] = str(Path(encodec_stats_path).expanduser().resolve())
+    return kwargs
+
+
 def parse_model_config(path: str | Path, encodec_weights_path: str | None = None) -> ParsedConfig:
     """Parse ``path`` and build the input view and encoder it describes (random weights)."""
     path = Path(path)
@@ -194,15 +213,8 @@ def parse_model_config(path: str | Path, encodec_weights_path: str | None = None
             view_cfg = rep
         view_cls = _base_class(view_cfg)
         selector = next(s for s, c in GIN_VIEWS.items() if c is view_cls)
-        kwargs = {}
-        if not multi_view and view_cls in SINGLE_VIEW_PATCH:
-            kwargs["patch_size"] = SINGLE_VIEW_PATCH[view_cls]
-        for param in PATH_PARAMS.get(view_cls, ()):
-            kwargs[param] = resolve_path(_bound(f"{selector}.{param}"), path.parent)
-        if view_cls is EnCodec and encodec_weights_path is not None:
-            kwargs["weights_path"] = str(encodec_weights_path)
         try:
-            view = view_cfg(**kwargs)
+            view = view_cfg(**view_kwargs(view_cls, multi_view, path, encodec_weights_path))
             net = bound["net"]()
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{path}: cannot build the model it describes: {e}") from e

@@ -47,10 +47,9 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from .audio_data import AudioDataModule, DataSetupError
-from .config import (_WRAPPERS, GIN_VIEWS, PATH_PARAMS, SINGLE_VIEW_PATCH, ConfigError, _base_class, _bound,
-                     bound_build_module, flatten_config, parsed_config, resolve_path)
+from .config import (_WRAPPERS, GIN_VIEWS, ConfigError, _base_class, _bound, bound_build_module, flatten_config,
+                     parsed_config, resolve_path, view_kwargs)
 from .maskingmodel import MaskingModel
-from .views import EnCodec
 
 log = logging.getLogger("omar_rq.pretraining")
 
@@ -90,18 +89,9 @@ def _selector(cls) -> str:
 
 def _view_kwargs(cls, multi_view: bool, config_path: Path, encodec_weights_path, path_bindings: dict,
                  encodec_stats_path=None) -> dict:
-    kwargs = {}
-    if not multi_view and cls in SINGLE_VIEW_PATCH:
-        kwargs["patch_size"] = SINGLE_VIEW_PATCH[cls]
+    """:func:`omar_rq.config.view_kwargs`, noting the absolute file paths used in ``path_bindings``."""
+    kwargs = view_kwargs(cls, multi_view, config_path, encodec_weights_path, encodec_stats_path)
     sel = _selector(cls)
-    for param in PATH_PARAMS.get(cls, ()):
-        value = resolve_path(_bound(f"{sel}.{param}"), config_path.parent)
-        if value is not None:
-            kwargs[param] = value
-    if cls is EnCodec and encodec_weights_path is not None:
-        kwargs["weights_path"] = str(Path(encodec_weights_path).expanduser().resolve())
-    if cls is EnCodec and encodec_stats_path is not None:
-        kwargs["stats_path"] = str(Path(encodec_stats_path).expanduser().resolve())
     for param, value in kwargs.items():
         if param != "patch_size":
             path_bindings[f"{sel}.{param}"] = str(Path(value).resolve())

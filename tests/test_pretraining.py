@@ -311,3 +311,27 @@ def test_cli_help_names_the_options():
     for opt in ("--config", "--data-dir", "--max-steps", "--output", "--devices", "--strategy", "--accelerator",
                 "--num-nodes", "--no-resume"):
         assert opt in text
+
+
+def test_view_statistics_match_a_direct_computation(tmp_path):
+    """view_stats: mean/std of each un-normalised view over the files, for configs binding several views."""
+    from omar_rq.audio import load_audio
+    from omar_rq.view_stats import main as view_stats_main
+    from omar_rq.view_stats import view_statistics
+    from omar_rq.views import CQT, MelSpectrogram
+
+    files = write_audio(tmp_path / "a", n=3, seconds=1.0, sr=16000)
+    cfg = tmp_path / "mv.gin"
+    cfg.write_text(
+        "build_module.representation = [@nets.melspectrogram.MelSpectrogram, @nets.cqt.CQT]\n"
+        "build_module.net = @nets.conformer.Conformer\n"
+        "modules.maskingmodel.MaskingModel.input_representation = @nets.melspectrogram.MelSpectrogram\n"
+        "nets.melspectrogram.MelSpectrogram.norm_mean = 2.0\nnets.melspectrogram.MelSpectrogram.norm_std = 1.3\n"
+        "nets.cqt.CQT.sr = 16000\nnets.cqt.CQT.n_bins = 96\nnets.cqt.CQT.norm_mean = 5.0\nnets.cqt.CQT.norm_std = 2.0\n")
+    stats = view_statistics(cfg, files)
+    for name, view in (("nets.melspectrogram.MelSpectrogram", MelSpectrogram()), ("nets.cqt.CQT", CQT(n_bins=96))):
+        values = torch.cat([view(load_audio(f, 16000)[None]).flatten() for f in files]).double()
+        assert stats[name]["mean"] == pytest.approx(values.mean().item(), rel=1e-6)
+        assert stats[name]["std"] == pytest.approx(values.std(unbiased=False).item(), rel=1e-6)
+        assert stats[name]["n_files"] == 3
+    assert view_stats_main(["--config", str(cfg), "--data-dir", str(tmp_path / "a")]) == 0
