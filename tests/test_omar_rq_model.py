@@ -257,3 +257,44 @@ def test_exactly_one_source():
 def test_encodec_config_without_weights_says_how_to_fix():
     with pytest.raises(FileNotFoundError, match="encodec_weights_path"):
         get_model(config_file=ROOT / "cfg" / "models" / "s8.gin", load_weights=False)
+
+
+TRANSFORMER_CONFIG = """
+build_module.representation = @nets.melspectrogram.MelSpectrogram
+build_module.net = @nets.transformer.Transformer
+build_module.ckpt_path = "model.ckpt"
+nets.melspectrogram.MelSpectrogram.sr = 16000
+nets.transformer.Transformer.patch_size = (96, 4)
+nets.transformer.Transformer.in_chans = 1
+nets.transformer.Transformer.embed_dim = 32
+nets.transformer.Transformer.head_dims = 32
+nets.transformer.Transformer.depth = 3
+nets.transformer.Transformer.num_heads = 4
+nets.transformer.Transformer.do_vit_tokenization = False
+nets.transformer.Transformer.do_deepnorm = {deepnorm}
+"""
+
+
+@pytest.mark.parametrize("deepnorm", [True, False])
+def test_plain_transformer_loads_strictly_and_selects_layers(tmp_path, deepnorm):
+    """§8: the early single-view Transformer: keys pos_embed / transformer.{i}.*, causal attention, layer selection;
+    the positional table's length comes from the checkpoint (a longer input grows it with zeros)."""
+    text = TRANSFORMER_CONFIG.format(deepnorm=deepnorm)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "config.gin").write_text(text)
+    model = get_model(config_file=tmp_path / "a", load_weights=False)
+    keys = set(model.encoder_state_dict())
+    assert "net.pos_embed" in keys and "net.transformer.2.attn.qkv.weight" in keys
+    assert "net.transformer.0.attn.qkv.bias" not in keys and "net.transformer.0.mlp.3.weight" in keys
+    assert ("net.transformer.0.norm1.layer_norm.weight" in keys) == deepnorm
+    state = model.encoder_state_dict()
+    state["net.pos_embed"] = torch.randn(1, 20, 32)  # a shorter table than the default
+    _save_model(tmp_path / "b", text, state)
+    loaded = get_model(config_file=tmp_path / "b")
+    x = torch.randn(2, 16000 * 2)  # 31 tokens > 20 positions
+    out = loaded.extract_embeddings(x, [0, -1])
+    assert out.shape == (2, 2, 31, 32) and torch.isfinite(out).all()
+    # causal attention: the first tokens do not depend on later audio
+    y = x.clone()
+    y[:, 16000:] = torch.randn(2, 16000)
+    torch.testing.assert_close(loaded.extract_embeddings(y, [0])[:, :, :10], out[:1, :, :10])

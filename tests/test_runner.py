@@ -218,3 +218,15 @@ def test_help_teaches(capsys):
     out = capsys.readouterr().out
     for w in ("--layers", "all", "--probe", "--checkpoint-root", "OMAR_BENCH_DATA", "examples:"):
         assert w in out
+
+
+def test_seeds_give_mean_and_std_and_train_subset_is_recorded(tmp_path, capsys, data):
+    out = run_json(capsys, "--model", "mel", "--task", "nsynth-pitch", "--data-dir", str(data["nsynth"]),
+                   "--seeds", "2", "--train-subset", "60", "--probe", "linear", "--max-epochs", "10",
+                   "--cache-dir", str(tmp_path / "c"), "--results-dir", str(tmp_path / "r"))
+    rec = load_records(tmp_path / "r")[0]
+    assert [r["seed"] for r in rec["runs"]] == [0, 1] and "accuracy" in out["metrics_std"]
+    runs = [r["metrics"]["accuracy"] for r in rec["runs"]]
+    assert out["metrics"]["accuracy"] == pytest.approx(np.mean(runs))
+    assert rec["dataset"]["n_examples"]["train"] == 60
+    assert rec["dataset"]["info"]["train_subset"]["n"] == 60
