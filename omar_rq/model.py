@@ -53,7 +53,7 @@ class OmarRQ(nn.Module):
     ``embed_dim``, ``view`` (input view), ``net`` (encoder), ``embedding_layer`` (patch projection)."""
 
     def __init__(self, view: View, net: nn.Module, window_seconds: float = 30.0, overlap_seconds: float = 10.0,
-                 window_batch_size: int = 8):
+                 window_batch_size: int = 2):
         super().__init__()
         self.view = view
         self.net = net

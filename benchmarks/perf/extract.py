@@ -1,19 +1,20 @@
 """Extraction speed and memory of a full-size OMAR-RQ encoder on CPU, measured within one run.
 
-    python -m benchmarks.perf.extract [--config cfg/models/base.gin] [--seconds 30] [--long-minutes 10]
+    python -m benchmarks.perf.extract [--config cfg/models/base.gin] [--seconds 30] [--long-minutes 10,20]
 
-1. Early stop: time of ``extract_embeddings(layers=[5])`` vs ``layers=[-1]`` on ``--seconds`` of audio (median of
-   ``--repeats`` runs after a warm-up); the ratio shows the encoder stopping after block 5.
-2. Bounded memory: peak resident memory for a ``--long-minutes`` input with windowing (the default) versus one
-   whole-clip pass, each case in a fresh subprocess so its peak is its own (``ru_maxrss``), reported with the
-   resident memory right after loading the model. Random weights: speed and memory do not depend on their values.
+1. Early stop: time of ``extract_embeddings(layers=[5])`` vs ``layers=[-1]`` on ``--seconds`` of audio (the best of
+   ``--repeats`` runs after a warm-up: the least disturbed by other processes); the ratio shows the encoder stopping
+   after block 5.
+2. Bounded memory: peak resident memory *during extraction* of a ``--long-minutes`` input with windowing (the
+   default) versus one whole-clip pass, each case in a fresh subprocess. The kernel's peak-RSS counter is reset after
+   the model is loaded (``/proc/self/clear_refs``), so loading does not count. Random weights: speed and memory do
+   not depend on their values.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -47,18 +48,33 @@ def _time(model, audio, layers, repeats: int) -> float:
         t = time.perf_counter()
         model.extract_embeddings(audio, layers)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return min(times)
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory since the last :func:`_reset_peak` (VmHWM), in MB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as f:  # "5": reset the peak-RSS counter (Linux >= 4.0)
+        f.write("5")
 
 
 def memory_case(config: str, minutes: float, windowed: bool, layers: list[int]) -> dict:
     """Run in a subprocess: load, then one extraction of ``minutes`` of audio; peak RSS of this process."""
     model = _load(config, window_seconds=30.0 if windowed else 1e9)
-    after_load = _rss_mb()
     audio = torch.randn(1, int(minutes * 60 * model.sr)) * 0.1
+    after_load = _rss_mb()
+    _reset_peak()
     t = time.perf_counter()
     out = model.extract_embeddings(audio, layers)
     seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mb()
     return {"windowed": windowed, "after_load_mb": after_load, "peak_mb": peak, "seconds": seconds,
             "shape": list(out.shape)}
 
@@ -68,15 +84,17 @@ def main(argv=None) -> None:
     ap.add_argument("--config", default=str(ROOT / "cfg" / "models" / "base.gin"),
                     help="model config (default: the released base architecture, 24 blocks x 1024)")
     ap.add_argument("--seconds", type=float, default=30.0, help="audio length for the early-stop timing")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--long-minutes", type=float, default=10.0, help="audio length for the memory comparison")
-    ap.add_argument("--memory-layers", default="5", help="layers extracted in the memory cases (comma list)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--long-minutes", default="10,20",
+                    help="audio length(s) in minutes for the memory comparison (comma list)")
+    ap.add_argument("--memory-layers", default="23", help="layers extracted in the memory cases (comma list)")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-case", choices=["windowed", "whole"], help=argparse.SUPPRESS)
+    ap.add_argument("--minutes", type=float, default=10.0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     mem_layers = [int(x) for x in args.memory_layers.split(",")]
     if args.memory_case:
-        print(json.dumps(memory_case(args.config, args.long_minutes, args.memory_case == "windowed", mem_layers)))
+        print(json.dumps(memory_case(args.config, args.minutes, args.memory_case == "windowed", mem_layers)))
         return
 
     model = _load(args.config, 30.0)
@@ -87,25 +105,27 @@ def main(argv=None) -> None:
     model.extract_embeddings(audio[:, : model.sr], [-1])  # warm-up
     t5 = _time(model, audio, [5], args.repeats)
     tl = _time(model, audio, [-1], args.repeats)
-    print(f"early stop on {args.seconds:g} s of audio (median of {args.repeats}):")
+    print(f"early stop on {args.seconds:g} s of audio (best of {args.repeats}):")
     print(f"  layers=[5]  {t5:7.2f} s")
     print(f"  layers=[-1] {tl:7.2f} s")
     print(f"  ratio {tl / t5:.2f}x faster when stopping after block 5 of {model.num_layers}")
     del model
     if args.skip_memory:
         return
-    print(f"memory on {args.long_minutes:g} min of audio, layers={mem_layers} (each case in a fresh process):")
-    for case in ("windowed", "whole"):
-        cmd = [sys.executable, "-m", "benchmarks.perf.extract", "--memory-case", case, "--config", args.config,
-               "--long-minutes", str(args.long_minutes), "--memory-layers", args.memory_layers]
-        res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        if res.returncode != 0:
-            print(f"  {case:8s} failed: {res.stderr.strip().splitlines()[-1] if res.stderr else res.returncode}")
-            continue
-        r = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"  {case:8s} peak RSS {r['peak_mb']:8.0f} MB (model loaded: {r['after_load_mb']:.0f} MB; "
-              f"extraction +{r['peak_mb'] - r['after_load_mb']:.0f} MB), {r['seconds']:.1f} s, output {r['shape']}")
-
+    print(f"memory, layers={mem_layers} (each case in a fresh process; windows of 30 s, 10 s overlap, 2 in flight):")
+    for minutes in [float(m) for m in str(args.long_minutes).split(",")]:
+        for case in ("windowed", "whole"):
+            cmd = [sys.executable, "-m", "benchmarks.perf.extract", "--memory-case", case, "--config", args.config,
+                   "--minutes", str(minutes), "--memory-layers", args.memory_layers]
+            res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            if res.returncode != 0:
+                print(f"  {minutes:g} min {case:8s} failed: "
+                      f"{res.stderr.strip().splitlines()[-1] if res.stderr else res.returncode}")
+                continue
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            print(f"  {minutes:g} min {case:8s} peak RSS during extraction {r['peak_mb']:6.0f} MB = model and audio "
+                  f"{r['after_load_mb']:.0f} MB + {r['peak_mb'] - r['after_load_mb']:.0f} MB working memory; "
+                  f"{r['seconds']:.1f} s; output {r['shape']}")
 
 if __name__ == "__main__":
     main()
