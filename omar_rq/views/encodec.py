@@ -43,6 +43,9 @@ class EnCodec(View):
             from transformers import EncodecModel
         except ImportError as e:  # pragma: no cover - depends on the install
             raise ImportError("the EnCodec view needs `transformers`: pip install 'omar-bench[encodec]'") from e
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no loading bar: the weights are small and local
         model = EncodecModel.from_pretrained(str(weights_path), torch_dtype=torch.float32)
         model.eval().requires_grad_(False)
         self.encoder = model.encoder
