@@ -26,7 +26,7 @@ from torch import nn
 
 from omar_rq import get_model
 from omar_rq.hub import is_hf_id
-from omar_rq.model import validate_audio
+from omar_rq.model import ViewEncoder, validate_audio
 from omar_rq.patching import patchify
 from omar_rq.views import MelSpectrogram
 
@@ -38,7 +38,7 @@ ENCODEC_ENV = "OMAR_BENCH_ENCODEC_WEIGHTS"
 RANDOM_SEED = 0
 
 
-class MelBaseline(nn.Module):
+class MelBaseline(ViewEncoder):
     """Log-mel patches as embeddings: the released mel models' input, without the encoder (see module docstring)."""
 
     num_layers = 1
@@ -48,14 +48,6 @@ class MelBaseline(nn.Module):
         self.view = MelSpectrogram(sr=16000, win_len=512, hop_len=256, power=2, n_mel=96, norm="slaney",
                                    mel_scale="slaney", norm_mean=2.06755686098554, norm_std=1.268292820667291,
                                    patch_size=(96, 4))
-
-    @property
-    def sr(self) -> int:
-        return self.view.sr
-
-    @property
-    def eps(self) -> float:
-        return self.view.eps
 
     @property
     def embed_dim(self) -> int:

@@ -174,6 +174,18 @@ def resolve_path(value: str | None, base_dir: Path) -> str | None:
     return str(p if p.is_absolute() else base_dir / p)
 
 
+def input_view_configurable(path: str | Path, representation):
+    """The configurable of the input view (call inside :func:`parsed_config`): ``MaskingModel.input_representation``
+    for a multi-view config (it may name a view outside the list), else the single view."""
+    if not isinstance(representation, (list, tuple)):
+        return representation
+    ref = _bound("modules.maskingmodel.MaskingModel.input_representation")
+    if ref is None:
+        raise ConfigError(f"{path}: build_module.representation is a list (multi-view) but "
+                          "modules.maskingmodel.MaskingModel.input_representation is not bound")
+    return ref.configurable.wrapper
+
+
 def view_kwargs(cls: type, multi_view: bool, config_path: Path, encodec_weights_path=None,
                 encodec_stats_path=None) -> dict:
     """Explicit arguments for building view ``cls`` from the parsed config (call inside :func:`parsed_config`): the
@@ -203,14 +215,7 @@ def parse_model_config(path: str | Path, encodec_weights_path: str | None = None
         rep = bound["representation"]
         multi_view = isinstance(rep, (list, tuple))
         targets = [_base_class(r) for r in (rep if multi_view else [rep])]
-        if multi_view:
-            ref = _bound("modules.maskingmodel.MaskingModel.input_representation")
-            if ref is None:
-                raise ConfigError(f"{path}: build_module.representation is a list (multi-view) but "
-                                  "modules.maskingmodel.MaskingModel.input_representation is not bound")
-            view_cfg = ref.configurable.wrapper
-        else:
-            view_cfg = rep
+        view_cfg = input_view_configurable(path, rep)
         view_cls = _base_class(view_cfg)
         selector = next(s for s, c in GIN_VIEWS.items() if c is view_cls)
         try:

@@ -48,7 +48,21 @@ def validate_audio(audio, sr: int, min_samples: int, n_tokens=None, device=None)
     return audio.to(device=device, dtype=torch.float32)
 
 
-class OmarRQ(nn.Module):
+class ViewEncoder(nn.Module):
+    """An encoder reading audio through an input view (``self.view``): its rate and embedding rate come from it."""
+
+    view: View
+
+    @property
+    def sr(self) -> int:
+        return self.view.sr
+
+    @property
+    def eps(self) -> float:
+        return self.view.eps
+
+
+class OmarRQ(ViewEncoder):
     """An OMAR-RQ encoder for inference. Attributes: ``sr`` (Hz), ``eps`` (embeddings per second), ``num_layers``,
     ``embed_dim``, ``view`` (input view), ``net`` (encoder), ``embedding_layer`` (patch projection)."""
 
@@ -65,14 +79,6 @@ class OmarRQ(nn.Module):
         self.checkpoint_path = None
 
     # -- facts -----------------------------------------------------------------------------------------------------
-    @property
-    def sr(self) -> int:
-        return self.view.sr
-
-    @property
-    def eps(self) -> float:
-        return self.view.eps
-
     @property
     def num_layers(self) -> int:
         return self.net.depth

@@ -48,7 +48,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from .audio_data import AudioDataModule, DataSetupError
 from .config import (_WRAPPERS, GIN_VIEWS, ConfigError, _base_class, _bound, bound_build_module, flatten_config,
-                     parsed_config, resolve_path, view_kwargs)
+                     input_view_configurable, parsed_config, resolve_path, view_kwargs)
 from .maskingmodel import MaskingModel
 
 log = logging.getLogger("omar_rq.pretraining")
@@ -171,11 +171,7 @@ def build_pretraining_module(config_path: str | os.PathLike, encodec_weights_pat
             views = [r(**_view_kwargs(c, multi_view, path, encodec_weights_path, path_bindings, encodec_stats_path))
                      for r, c in zip(reps, classes)]
             if multi_view:
-                ref = _bound("modules.maskingmodel.MaskingModel.input_representation")
-                if ref is None:
-                    raise ConfigError(f"{path}: build_module.representation is a list (multi-view) but "
-                                      "modules.maskingmodel.MaskingModel.input_representation is not bound")
-                in_cfg = ref.configurable.wrapper
+                in_cfg = input_view_configurable(path, rep)
                 in_cls = _base_class(in_cfg)
                 if in_cls in classes:
                     input_view = views[classes.index(in_cls)]

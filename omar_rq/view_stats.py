@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from .audio import AUDIO_EXTENSIONS, AudioLoadError, load_audio
-from .config import GIN_VIEWS, _base_class, _bound, bound_build_module, parsed_config, view_kwargs
+from .config import (GIN_VIEWS, _base_class, bound_build_module, input_view_configurable, parsed_config,
+                     view_kwargs)
 from .views import EnCodec
 
 
@@ -30,9 +31,8 @@ def build_views(config: str | Path, encodec_weights_path=None) -> dict[str, torc
         rep = bound_build_module(path)["representation"]
         multi = isinstance(rep, (list, tuple))
         configurables = list(rep) if multi else [rep]
-        ref = _bound("modules.maskingmodel.MaskingModel.input_representation")
-        if multi and ref is not None:
-            configurables.append(ref.configurable.wrapper)
+        if multi:
+            configurables.append(input_view_configurable(path, rep))
         views = {}
         for cfg in configurables:
             cls = _base_class(cfg)
