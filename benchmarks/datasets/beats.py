@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -427,11 +428,7 @@ def load_gtzan_rhythm(root: str | os.PathLike) -> DatasetIndex:
     info: dict = {"layout": "gtzan", "audio_dir": awhere, "annotation_dir": nwhere,
                   **_dup_info(root, audio, adups, ann, ndups)}
     index = _build("gtzan", root, audio, ann, None, info, _GTZAN_EXPECTED)
-    gc: dict[str, int] = {}
-    for e in index.examples:
-        g = e.id.split(".")[0]
-        gc[g] = gc.get(g, 0) + 1
-    info["genre_counts"] = gc
+    info["genre_counts"] = _genre_counts(e.id.split(".")[0] for e in index.examples)
     return index
 
 
@@ -465,12 +462,13 @@ def load_ballroom(root: str | os.PathLike) -> DatasetIndex:
     info: dict = {"layout": "ballroom", "audio_dir": awhere, "annotation_dir": nwhere,
                   **_dup_info(root, audio, adups, ann, ndups)}
     index = _build("ballroom", root, audio, ann, None, info, _BALLROOM_EXPECTED)
-    gc: dict[str, int] = {}
-    for e in index.examples:
-        g = e.audio_path.parent.name
-        gc[g] = gc.get(g, 0) + 1
-    info["genre_counts"] = dict(sorted(gc.items()))
+    info["genre_counts"] = _genre_counts(e.audio_path.parent.name for e in index.examples)
     return index
+
+
+def _genre_counts(genres) -> dict[str, int]:
+    """Tracks per genre, sorted by genre name."""
+    return dict(sorted(Counter(genres).items()))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
