@@ -85,10 +85,6 @@ class Encoder:
     def num_layers(self) -> int:
         return int(self.model.num_layers)
 
-    def default_layer(self) -> int:
-        """Layer 6 (the development tables' protocol) when the model has it, else its last block."""
-        return min(6, self.num_layers - 1)
-
     def info(self) -> dict:
         return {"kind": self.kind, "source": self.source, "fingerprint": self.fingerprint, "sr": self.sr,
                 "eps": self.eps, "depth": self.num_layers}

@@ -81,9 +81,17 @@ class Extraction:
     n_computed: int = 0
     n_reused: int = 0
     seconds: float = 0.0
+    _layer: int | None = field(default=None, repr=False)
+    _arrays: dict = field(default_factory=dict, repr=False)
 
     def read(self, example_id: str, layer: int) -> np.ndarray:
-        return EmbeddingCache.read(self.entries[example_id], layer)
+        """One example's embeddings at ``layer``. The arrays of the current layer are kept, so building every
+        cross-validation fold reads each cache entry once per layer, not once per fold."""
+        if layer != self._layer:
+            self._layer, self._arrays = layer, {}
+        if example_id not in self._arrays:
+            self._arrays[example_id] = EmbeddingCache.read(self.entries[example_id], layer)
+        return self._arrays[example_id]
 
 
 def _decode(example, sr: int):

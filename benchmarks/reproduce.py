@@ -18,11 +18,13 @@ from pathlib import Path
 from omar_rq.config import read_depth
 from omar_rq.loading import find_config
 
-from .encoders import MODEL_CONFIGS, PROJECT_ROOT, _config_for_random, record_name
+from omar_rq.hub import find_in_hf_cache
+
+from .encoders import MODEL_CONFIGS, PROJECT_ROOT, MelBaseline, locate, record_name
 from .leaderboard import TABLES
 from .records import find_record
 from .registry import default_registry
-from .runner import RunOptions, run
+from .runner import RunOptions, parse_layers, run
 
 #: Models of the offline table when ``--models`` is not given: the floor and a small OMAR-RQ model.
 DEFAULT_OFFLINE_MODELS = ("mel", "random-tiny")
@@ -38,16 +40,17 @@ class Cell:
 
 
 def model_depth(model: str, checkpoint_root: str | None = None) -> int:
-    """Blocks of ``model`` without loading its weights (1 for the mel baseline)."""
-    if model == "mel":
-        return 1
-    if model.startswith("random-"):
-        return read_depth(_config_for_random(model[len("random-"):]))
-    registry = default_registry()
-    if registry.canonical(model) is not None:
-        entry = registry.model(model)
+    """Blocks of ``model`` read from its config (:func:`benchmarks.encoders.locate`), without loading weights."""
+    src = locate(model, checkpoint_root)
+    if src.kind == "mel":
+        return MelBaseline.num_layers
+    if src.kind == "hub":
+        cached = find_in_hf_cache(src.hf_id)
+        if cached is not None:
+            return read_depth(cached)
+        entry = default_registry().model(src.hf_id)  # not downloaded yet: the registry's copy of its config
         return read_depth(PROJECT_ROOT / entry.project_config)
-    return read_depth(find_config(model))
+    return read_depth(find_config(src.config))
 
 
 def table_cells(table: str, models=None, checkpoint_root=None, layers: str | None = None) -> list[Cell]:
@@ -65,16 +68,13 @@ def table_cells(table: str, models=None, checkpoint_root=None, layers: str | Non
         except Exception as e:  # noqa: BLE001 - reported per cell, the others go on
             for col in defn.columns:
                 if col.run:
-                    cells.append(Cell(model, col.task, [], "failed", f"cannot read the model's config: {e}"))
+                    cells.append(Cell(model, col.task, [], "failed", f"{type(e).__name__}: {e}"))
             continue
-        if layers:
-            chosen = list(range(depth)) if layers == "all" else sorted({int(x) % depth for x in layers.split(",")})
-        elif defn.layer is not None:
-            chosen = [min(defn.layer, depth - 1)]
-        elif defn.rows == "records":  # the offline suite: the default layer
-            chosen = [min(6, depth - 1)]
-        else:
-            chosen = list(range(depth))
+        if not layers and defn.layer is None and defn.rows != "records":
+            chosen = list(range(depth))  # a best-layer published table: every layer
+        else:  # the table's fixed layer, or the default layer for the offline suite, unless --layers says otherwise
+            fixed = min(defn.layer, depth - 1) if defn.layer is not None else None
+            chosen = parse_layers(layers, depth, default=fixed, model=model)
         for col in defn.columns:
             if col.run:
                 cells.append(Cell(model, col.task, chosen))

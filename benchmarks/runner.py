@@ -101,25 +101,32 @@ def resolve_data_dir(task: Task, data_dir: str | None, cache_dir: Path, progress
                        f"synth-* tasks run on synthesised data: omar-bench tasks lists them.)")
 
 
-def parse_layers(spec, encoder: Encoder) -> list[int]:
-    """``None`` → the default layer (6, or the last block of shallower models); ``"all"``; ``"0,6,11"``; ints.
-    Negative indices count from the end."""
-    n = encoder.num_layers
+#: The development tables' layer (0-based block); shallower models use their last block.
+DEFAULT_LAYER = 6
+
+
+def default_layer(depth: int) -> int:
+    return min(DEFAULT_LAYER, depth - 1)
+
+
+def parse_layers(spec, depth: int, default: int | None = None, model: str = "the model") -> list[int]:
+    """Layer indices of a ``depth``-block model, sorted and unique: ``None`` / ``""`` → ``default`` (else
+    :func:`default_layer`); ``"all"``; ``"0,6,11"``; or ints. Negative indices count from the end."""
     if spec is None or spec == "":
-        return [encoder.default_layer()]
+        return [default_layer(depth) if default is None else default]
     if isinstance(spec, str):
         if spec.strip().lower() == "all":
-            return list(range(n))
+            return list(range(depth))
         try:
             spec = [int(x) for x in spec.replace(" ", "").split(",") if x]
         except ValueError:
             raise ValueError(f"--layers must be 'all' or comma-separated integers, got {spec!r}") from None
     out = []
     for layer in spec:
-        if not -n <= int(layer) < n:
-            raise ValueError(f"layer {layer} is out of range for {encoder.name} ({n} layers: valid 0..{n - 1}, "
+        if not -depth <= int(layer) < depth:
+            raise ValueError(f"layer {layer} is out of range for {model} ({depth} layers: valid 0..{depth - 1}, "
                              "or negative from the end)")
-        out.append(int(layer) % n)
+        out.append(int(layer) % depth)
     return sorted(set(out))
 
 
@@ -158,7 +165,7 @@ def run(opts: RunOptions) -> RunResult:
     index = task.load(data_dir, split=opts.split, split_dir=opts.split_dir, train_subset=opts.train_subset,
                       seed=opts.seed)
     encoder = load_encoder(source, device=opts.device, encodec_weights=opts.encodec_weights)
-    layers = parse_layers(opts.layers, encoder)
+    layers = parse_layers(opts.layers, encoder.num_layers, model=encoder.name)
     _say(f"{encoder.name} ({encoder.kind}, {encoder.num_layers} layers, {encoder.eps:g} emb/s) on {task.name}: "
          f"{len(index.examples)} files in {data_dir}, layers {layers}", opts.progress)
 
@@ -250,5 +257,5 @@ def summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RunOptions", "RunResult", "run", "summary", "parse_layers", "resolve_data_dir", "DataNotFound",
+__all__ = ["RunOptions", "RunResult", "run", "summary", "parse_layers", "default_layer", "resolve_data_dir", "DataNotFound",
            "TooManyBadFiles", "DatasetLayoutError", "default_results_dir"]

@@ -14,7 +14,7 @@ import torch
 
 from .resample import resample
 
-__all__ = ["AudioLoadError", "load_audio", "AUDIO_EXTENSIONS", "TRUNCATION_TOLERANCE"]
+__all__ = ["AudioLoadError", "load_audio", "audio_info", "AUDIO_EXTENSIONS", "TRUNCATION_TOLERANCE"]
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".au", ".ogg", ".aiff", ".aif")
 
@@ -31,6 +31,31 @@ class AudioLoadError(Exception):
         super().__init__(f"{self.path}: {reason}")
 
 
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise AudioLoadError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise AudioLoadError(path, "empty file (0 bytes)")
+
+
+def _undecodable(path: Path, error: Exception) -> AudioLoadError:
+    return AudioLoadError(path, f"not a decodable audio file ({path.stat().st_size} bytes; libsndfile: {error})")
+
+
+def audio_info(path: str | os.PathLike):
+    """The header (``soundfile`` info: ``frames``, ``samplerate``, ``channels``) of a usable-looking audio file, with
+    the checks of :func:`load_audio` that need no decoding; raises :class:`AudioLoadError`."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+        raise _undecodable(path, e) from None
+    if info.frames <= 0:
+        raise AudioLoadError(path, "no audio samples (0 frames)")
+    return info
+
+
 def load_audio(path: str | os.PathLike, sr: int, mono: bool = True, min_seconds: float = 0.0) -> torch.Tensor:
     """Decode ``path`` to a float32 tensor ``(T,)`` (mono) or ``(C, T)`` at ``sr`` Hz.
 
@@ -39,16 +64,13 @@ def load_audio(path: str | os.PathLike, sr: int, mono: bool = True, min_seconds:
     than :data:`TRUNCATION_TOLERANCE`) or non-finite file, or one shorter than ``min_seconds``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise AudioLoadError(path, "file not found")
-    size = path.stat().st_size
-    if size == 0:
-        raise AudioLoadError(path, "empty file (0 bytes)")
+    _check_file(path)
     try:
-        declared = sf.info(str(path)).frames
-        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:  # one open: the header's length and the samples
+            declared, file_sr = f.frames, f.samplerate
+            data = f.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioLoadError(path, f"not a decodable audio file ({size} bytes; libsndfile: {e})") from None
+        raise _undecodable(path, e) from None
     if data.shape[0] == 0:
         raise AudioLoadError(path, "no audio samples (0 frames)")
     if declared > 0 and data.shape[0] < (1 - TRUNCATION_TOLERANCE) * declared:

@@ -37,7 +37,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .audio import AUDIO_EXTENSIONS, AudioLoadError, load_audio
+from .audio import AUDIO_EXTENSIONS, AudioLoadError, audio_info, load_audio
 from .resample import resample
 
 log = logging.getLogger("omar_rq.pretraining")
@@ -115,7 +115,7 @@ class AudioSource:
                 if self.cache:
                     x = load_audio(path, self.sr)
                     return _Entry(path, int(x.shape[-1]), x.to(dtype).contiguous())
-                info = _header(path)
+                info = audio_info(path)
                 return _Entry(path, int(math.ceil(info.frames * self.sr / info.samplerate)), None, info.samplerate)
             except AudioLoadError as e:
                 return e
@@ -166,20 +166,6 @@ class AudioSource:
             x = resample(x, e.file_sr, self.sr)
         x = x[:length]
         return x.half() if self.half else x
-
-
-def _header(path: Path):
-    if not path.is_file():
-        raise AudioLoadError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise AudioLoadError(path, "empty file (0 bytes)")
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioLoadError(path, f"not a decodable audio file (libsndfile: {e})") from None
-    if info.frames <= 0:
-        raise AudioLoadError(path, "no audio samples (0 frames)")
-    return info
 
 
 class AudioCropDataset(Dataset):

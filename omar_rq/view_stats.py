@@ -54,13 +54,13 @@ def view_statistics(config: str | Path, files: list[Path], encodec_weights_path=
     views = build_views(config, encodec_weights_path)
     acc = {name: [0.0, 0.0, 0, 0] for name in views}
     for f in files:
+        try:  # each file decoded once per sample rate the views need
+            audio = {sr: load_audio(f, sr)[None] for sr in {v.sr for v in views.values()}}
+        except AudioLoadError as e:
+            print(f"skipped {e}", file=sys.stderr)
+            continue
         for name, view in views.items():
-            try:
-                x = load_audio(f, view.sr)[None]
-            except AudioLoadError as e:
-                print(f"skipped {e}", file=sys.stderr)
-                break
-            y = view(x).double()
+            y = view(audio[view.sr]).double()
             a = acc[name]
             a[0] += float(y.sum())
             a[1] += float((y * y).sum())

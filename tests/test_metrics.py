@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
 
-from probes.metrics import (BEAT_KEYS, beat_metrics, classification_metrics, downbeat_metrics, pitch_metrics,
-                            pooled_f_measure, pr_auc_macro, tagging_metrics)
+from probes.metrics import (BEAT_KEYS, beat_f_measure, beat_metrics, classification_metrics, downbeat_metrics,
+                            pitch_metrics, pooled_f_measure, pr_auc_macro, tagging_metrics)
 
 
 def _tag_data(seed=0, n=60, k=6):
@@ -128,3 +128,12 @@ def test_downbeat_metrics():
     m = downbeat_metrics(refs, ests)
     assert m["f_measure"] == 1.0 and m["f_measure_pooled"] == 1.0 and m["n_tracks"] == 1
     assert downbeat_metrics(refs, [np.arange(1, 30, 2.0)])["f_measure"] == 0.0
+
+
+def test_beat_f_measure_is_beat_metrics_f_measure():
+    """The cheap validation metric equals the full evaluation's f_measure."""
+    rng = np.random.default_rng(3)
+    refs = [np.sort(rng.uniform(0, 30, 40)) for _ in range(4)]
+    ests = [np.sort(r + rng.normal(0, 0.05, r.shape)) for r in refs]
+    ests[1] = np.zeros(0)
+    assert beat_f_measure(refs, ests) == pytest.approx(beat_metrics(refs, ests)["f_measure"], abs=1e-12)

@@ -63,8 +63,11 @@ def test_reproduce_reports_cells_it_cannot_run_and_goes_on(tmp_path, capsys, mon
     assert "| f0 " in captured.out and "0.440" in captured.out  # the table is still printed with its references
 
 
-def test_table_cells_follow_each_tables_layer_policy():
-    assert {c.layers[0] for c in table_cells("multiview")} == {6}
+def test_table_cells_follow_each_tables_layer_policy(monkeypatch):
+    monkeypatch.delenv("OMAR_BENCH_CHECKPOINTS", raising=False)
+    assert {c.layers[0] for c in table_cells("multiview", models=["random-base", "random-tiny"])} == {6, 3}
+    unreachable = table_cells("multiview", models=["s8"])  # no checkpoint root: the cells fail, saying how to set it
+    assert all(c.status == "failed" and "--checkpoint-root" in c.detail for c in unreachable)
     assert table_cells("released", models=["base"])[0].layers == list(range(24))
     assert table_cells("offline", models=["mel", "random-tiny"])[1].layers == [0]
     assert table_cells("offline", models=["random-tiny"])[0].layers == [3]

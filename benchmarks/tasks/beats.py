@@ -18,7 +18,7 @@ from benchmarks.datasets import kfold_assignments, load_beat_dataset
 from benchmarks.extract import Frontend
 from probes.beat_tracking import beat_targets, dbn_beats, interpolate_activation, peak_pick_beats
 from probes.data import ProbeData
-from probes.metrics import beat_metrics, downbeat_metrics
+from probes.metrics import beat_f_measure, beat_metrics, downbeat_metrics
 
 from .base import Fold, Task
 
@@ -44,7 +44,11 @@ class BeatTask(Task):
             synth_set=synth_set, options={"post_processing": {"dbn": DBN, "peak_picking": "threshold 0.5"}})
 
     def load(self, data_dir: Path, **_):
-        return load_beat_dataset(data_dir, layout="generic" if self.synth_set else self.dataset_layout)
+        index = load_beat_dataset(data_dir, layout="generic" if self.synth_set else self.dataset_layout)
+        # one target layout for every split: a downbeat channel only when every track gives bar positions
+        self.downbeats = all(e.target.positions is not None for e in index.examples)
+        self.options["targets"] = "beat + downbeat" if self.downbeats else "beat"
+        return index
 
     def folds(self, index, seed: int = 0) -> list[Fold]:
         if index.split_name == "given":
@@ -66,17 +70,12 @@ class BeatTask(Task):
             folds.append(Fold(f"fold{f}", train, valid, test))
         return folds
 
-    @staticmethod
-    def _has_downbeats(examples) -> bool:
-        return all(e.target.positions is not None for e in examples)
-
     def build(self, examples, extraction, layer, encoder) -> ProbeData:
         xs, ys = [], []
-        downbeats = self._has_downbeats(examples)
         for ex in examples:
             x = extraction.read(ex.id, layer)  # (N, C) at encoder.eps
             cols = [beat_targets(ex.target.times, len(x), encoder.eps)]
-            if downbeats:
+            if self.downbeats:
                 cols.append(beat_targets(ex.target.downbeats, len(x), encoder.eps))
             xs.append(x.astype(np.float32))
             ys.append(np.stack(cols, axis=1))
@@ -87,7 +86,7 @@ class BeatTask(Task):
 
         def peak_f(_targets, activations) -> float:
             ests = [peak_pick_beats(interpolate_activation(a[:, 0], encoder.eps, 100.0)) for a in activations]
-            return beat_metrics(refs, ests)["f_measure"]
+            return beat_f_measure(refs, ests)
 
         return peak_f
 
