@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import torch
 from scipy.signal import find_peaks
 
 CONVENTIONS = ("centre", "start")
@@ -125,3 +126,153 @@ def peak_pick_beats(activation, fps: float = 100, threshold: float = 0.5,
         return np.zeros(0)
     peaks, _ = find_peaks(a, height=threshold, distance=max(1, int(round(min_interval_s * fps))))
     return peaks.astype(np.float64) / float(fps)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Batched validation: peak-picked beat F-measure of many probes at once
+# ---------------------------------------------------------------------------------------------------------------------
+class PeakFMeasure:
+    """The validation metric of framewise beat probes, for ``P`` probes at once: the mean over tracks of the beat
+    F-measure (``mir_eval.beat.f_measure`` conventions: 5 s trim, ±70 ms) of *peak-picked* beats.
+
+    Per track, the activation at the embedding rate ``eps`` is linearly interpolated to 100 fps exactly as
+    :func:`interpolate_activation` does; peaks are local maxima ≥ ``threshold`` that are the maximum within
+    ``±(d − 1)`` samples (``d`` = ``min_interval_s`` at 100 fps) — a max-pool form of :func:`peak_pick_beats`'
+    ``find_peaks(height, distance)`` that agrees with it except when three peaks chain within two distances (the
+    greedy scipy rule may then keep the outer ones). Matching counts a reference as hit when an estimate lies within
+    ±70 ms (and an estimate as hit when a reference does), taking the smaller count: the one-to-one matching of
+    ``mir_eval`` whenever references are more than 140 ms apart, as beats are. Tested against
+    :func:`probes.metrics.beat_f_measure` of :func:`peak_pick_beats`.
+
+    Built once per validation split (``segments``: frame offsets of the tracks at ``eps``; ``references``: beat
+    times per track); calling it on activations ``(P, N)`` (or ``(P, N, C)``, channel 0 = beats) returns ``(P,)``.
+    """
+
+    def __init__(self, segments, eps: float, references, threshold: float = 0.5,
+                 min_interval_s: float = 60.0 / 215.0, window: float = 0.07, trim_s: float = 5.0, fps: float = 100.0):
+        seg = np.asarray(segments, dtype=np.int64)
+        self.threshold = float(threshold)
+        self.d = max(1, int(round(min_interval_s * fps)))
+        gap = self.d  # samples of -1 between tracks, so no window spans two tracks
+        lo_idx, hi_idx, weight, valid, starts, lengths = [], [], [], [], [], []
+        pos = 0
+        covered_parts, ref_lo, ref_hi, ref_track = [], [], [], []
+        for t in range(len(seg) - 1):
+            n = int(seg[t + 1] - seg[t])
+            m = int(np.ceil(n / eps * fps - 1e-9)) if n > 0 else 0
+            i = np.arange(m, dtype=np.float64)
+            f = np.clip(i / fps * eps - 0.5, 0.0, max(n - 1, 0))
+            lo = np.floor(f).astype(np.int64)
+            hi = np.minimum(lo + 1, max(n - 1, 0))
+            lo_idx.append(seg[t] + lo)
+            hi_idx.append(seg[t] + hi)
+            weight.append(f - lo)
+            valid.append(i / fps >= trim_s)                        # mir_eval trims estimates before 5 s
+            starts.append(pos)
+            lengths.append(m)
+            refs = np.asarray(references[t], dtype=np.float64).reshape(-1)
+            refs = refs[refs >= trim_s]
+            cov = np.zeros(m, dtype=bool)
+            for r in refs:  # grid samples within ±window of r: i/fps in [r - window, r + window]
+                a, b = int(np.ceil((r - window) * fps - 1e-9)), int(np.floor((r + window) * fps + 1e-9))
+                a, b = max(a, 0), min(b, m - 1)
+                if a <= b:
+                    cov[a:b + 1] = True
+                ref_lo.append(pos + max(a, 0))
+                ref_hi.append(pos + max(b, a - 1))  # an empty window (b < a) never counts a hit
+                ref_track.append(t)
+            covered_parts.append(cov)
+            pos += m + gap
+        self.n_tracks = len(seg) - 1
+        self.grid = pos
+        self.lo = torch.from_numpy(np.concatenate(lo_idx) if lo_idx else np.zeros(0, np.int64))
+        self.hi = torch.from_numpy(np.concatenate(hi_idx) if hi_idx else np.zeros(0, np.int64))
+        self.w = torch.from_numpy(np.concatenate(weight) if weight else np.zeros(0)).float()
+        place = np.concatenate([s + np.arange(m) for s, m in zip(starts, lengths)]) if starts else np.zeros(0, np.int64)
+        self.place = torch.from_numpy(place.astype(np.int64))
+        self.trimmed = torch.zeros(self.grid, dtype=torch.bool)
+        self.trimmed[self.place] = torch.from_numpy(np.concatenate(valid) if valid else np.zeros(0, bool))
+        self.eligible = torch.zeros(self.grid, dtype=torch.bool)    # samples inside a track (not the gaps)
+        self.eligible[self.place] = True
+        self.left_in = torch.nn.functional.pad(self.eligible, (1, 0))[:-1] & self.eligible
+        self.right_in = torch.nn.functional.pad(self.eligible, (0, 1))[1:] & self.eligible
+        self.covered = torch.zeros(self.grid, dtype=torch.bool)
+        self.covered[self.place] = torch.from_numpy(np.concatenate(covered_parts) if covered_parts
+                                                    else np.zeros(0, bool))
+        self.track_of = torch.full((self.grid,), -1, dtype=torch.long)
+        self.track_of[self.place] = torch.from_numpy(np.repeat(np.arange(self.n_tracks), lengths))
+        self.ref_lo = torch.tensor(ref_lo, dtype=torch.long)
+        self.ref_hi = torch.tensor(ref_hi, dtype=torch.long)
+        self.ref_track = torch.tensor(ref_track, dtype=torch.long)
+        self.n_ref = torch.bincount(self.ref_track, minlength=self.n_tracks).to(torch.float64)
+        self._device = torch.device("cpu")
+
+    def _to(self, device: torch.device) -> None:
+        if device != self._device:
+            for k in ("lo", "hi", "w", "place", "trimmed", "eligible", "left_in", "right_in", "covered", "track_of", "ref_lo", "ref_hi",
+                      "ref_track", "n_ref"):
+                setattr(self, k, getattr(self, k).to(device))
+            self._device = device
+
+    def interpolated(self, acts: torch.Tensor) -> torch.Tensor:
+        """Activations ``(P, N)`` at 100 fps on the gapped grid ``(P, grid)`` (gaps hold -1)."""
+        self._to(acts.device)
+        a = acts.to(torch.float32)
+        grid = torch.full((a.shape[0], self.grid), -1.0, device=a.device)
+        grid[:, self.place] = a[:, self.lo] * (1 - self.w) + a[:, self.hi] * self.w
+        return grid
+
+    def peaks(self, acts: torch.Tensor) -> torch.Tensor:
+        """Peak mask ``(P, grid)`` of activations ``(P, N)``: ``scipy.signal.find_peaks(height=threshold,
+        distance=d)`` per track, vectorised (plateaus give their middle sample, as scipy; the distance rule is
+        scipy's greedy "highest first" rule, run as rounds of max-pooling over the still undecided peaks)."""
+        g = self.interpolated(acts)
+        n = g.shape[1]
+        idx = torch.arange(n, device=g.device)
+        inf = torch.full_like(g, float("inf"))
+        # a track's first / last sample has no neighbour outside the track: +inf there (never a peak, as scipy)
+        left = torch.where(self.left_in, torch.nn.functional.pad(g, (1, 0))[:, :-1], inf)
+        right = torch.where(self.right_in, torch.nn.functional.pad(g, (0, 1))[:, 1:], inf)
+        # a plateau starts where the signal rises; it ends at the first sample that differs from the next one
+        ends = torch.where(g != right, idx, torch.full_like(idx, n))
+        end = torch.flip(torch.cummin(torch.flip(ends, [1]), dim=1).values, [1]).clamp_max(n - 1)
+        after = torch.gather(right, 1, end)
+        start = (g > left) & (torch.gather(g, 1, end) > after)
+        mid = torch.div(idx + end, 2, rounding_mode="floor")
+        cand = torch.zeros_like(g, dtype=torch.bool)
+        rows = torch.arange(g.shape[0], device=g.device)[:, None].expand_as(mid)
+        cand[rows[start], mid[start]] = True
+        cand &= (g >= self.threshold) & self.eligible
+        kept = torch.zeros_like(cand)
+        undecided = cand
+        k = 2 * self.d - 1
+        for _ in range(64):
+            if not bool(undecided.any()):
+                break
+            h = torch.where(undecided, g, torch.full_like(g, -float("inf")))
+            top = undecided & (h >= torch.nn.functional.max_pool1d(h[:, None], k, stride=1, padding=self.d - 1)[:, 0])
+            kept |= top
+            near = torch.nn.functional.max_pool1d(top[:, None].float(), k, stride=1, padding=self.d - 1)[:, 0] > 0
+            undecided = undecided & ~top & ~near
+        return kept
+
+    def __call__(self, acts: torch.Tensor) -> np.ndarray:
+        if acts.dim() == 3:
+            acts = acts[..., 0]
+        pk = self.peaks(acts) & self.trimmed                                      # (P, grid)
+        p = pk.shape[0]
+        tracks = self.track_of.clamp_min(0).expand(p, -1)
+        n_est = torch.zeros(p, self.n_tracks, dtype=torch.float64, device=pk.device)
+        n_est.scatter_add_(1, tracks, pk.to(torch.float64))
+        est_hit = torch.zeros_like(n_est).scatter_add_(1, tracks, (pk & self.covered).to(torch.float64))
+        c = torch.nn.functional.pad(torch.cumsum(pk.to(torch.int32), dim=1), (1, 0))
+        if len(self.ref_lo):
+            in_window = (c[:, self.ref_hi + 1] - c[:, self.ref_lo]) > 0             # (P, R)
+            ref_hit = torch.zeros_like(n_est).scatter_add_(1, self.ref_track.expand(p, -1),
+                                                          in_window.to(torch.float64))
+        else:
+            ref_hit = torch.zeros_like(n_est)
+        hits = torch.minimum(est_hit, ref_hit)
+        denom = n_est + self.n_ref[None]
+        f = torch.where((n_est > 0) & (self.n_ref[None] > 0), 2 * hits / denom.clamp_min(1), torch.zeros_like(hits))
+        return f.mean(dim=1).cpu().numpy()

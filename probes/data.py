@@ -10,6 +10,8 @@ Three probe kinds (see :mod:`probes.training`):
 ``"framewise"``   (beat tracking)
     ``x``: list of ``(T_i, D)`` sequences at the encoder's frame rate; ``y``: list of ``(T_i, C)`` (or ``(T_i,)``,
     read as ``C = 1``) frame targets in [0, 1]; ``groups``: ``None``.
+``"framewise-multiclass"``   (chords, structure)
+    ``x`` as framewise; ``y``: list of ``(T_i,)`` int class per frame, ``-1`` = ignored (no loss, not scored).
 
 Track-level convention (clip-level kinds): a *track* is a distinct value of ``groups``; tracks are ordered by
 ascending group id (``np.unique`` order) everywhere — in :func:`track_targets`, in :func:`aggregate_by_group` and in
@@ -18,12 +20,10 @@ ascending group id (``np.unique`` order) everywhere — in :func:`track_targets`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
-
 import numpy as np
-import torch
 
-KINDS = ("multilabel", "multiclass", "framewise")
+KINDS = ("multilabel", "multiclass", "framewise", "framewise-multiclass")
+FRAME_KINDS = ("framewise", "framewise-multiclass")
 
 
 @dataclass
@@ -42,16 +42,18 @@ def check_data(kind: str, data: ProbeData, name: str = "data") -> None:
     """Raise ``ValueError`` if ``data`` does not have the shapes ``kind`` requires."""
     if kind not in KINDS:
         raise ValueError(f"unknown probe kind {kind!r}; expected one of {KINDS}")
-    if kind == "framewise":
+    if kind in FRAME_KINDS:
         if not isinstance(data.x, (list, tuple)) or not isinstance(data.y, (list, tuple)):
             raise ValueError(f"{name}: framewise x and y must be lists of per-track arrays")
         if len(data.x) != len(data.y) or len(data.x) == 0:
             raise ValueError(f"{name}: framewise x and y must be non-empty lists of equal length")
         for i, (xi, yi) in enumerate(zip(data.x, data.y)):
             xi, yi = np.asarray(xi), np.asarray(yi)
-            if xi.ndim != 2 or yi.ndim not in (1, 2) or xi.shape[0] != yi.shape[0]:
-                raise ValueError(f"{name}[{i}]: expected x (T, D) and y (T,) or (T, C) with the same T, "
-                                 f"got {xi.shape} and {yi.shape}")
+            ndims = (1,) if kind == "framewise-multiclass" else (1, 2)
+            if xi.ndim != 2 or yi.ndim not in ndims or xi.shape[0] != yi.shape[0]:
+                raise ValueError(f"{name}[{i}]: expected x (T, D) and y "
+                                 f"{'(T,)' if kind == 'framewise-multiclass' else '(T,) or (T, C)'} with the same "
+                                 f"T, got {xi.shape} and {yi.shape}")
         return
     x, y = np.asarray(data.x), np.asarray(data.y)
     if x.ndim != 2 or x.shape[0] == 0:
@@ -90,6 +92,8 @@ def track_targets(kind: str, data: ProbeData) -> np.ndarray | list[np.ndarray]:
     (``(n_tracks, K)`` multi-hot or ``(n_tracks,)`` int); for ``"framewise"`` the per-track ``(T_i, C)`` targets."""
     if kind == "framewise":
         return [_as_2d(np.asarray(yi, dtype=np.float32)) for yi in data.y]
+    if kind == "framewise-multiclass":
+        return [np.asarray(yi, dtype=np.int64) for yi in data.y]
     y = np.asarray(data.y)
     if data.groups is None:
         return y
@@ -103,10 +107,13 @@ def _as_2d(y: np.ndarray) -> np.ndarray:
 
 def flat_arrays(kind: str, data: ProbeData) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(x, y, lengths)`` as flat arrays: framewise sequences concatenated along time (``lengths`` = ``T_i``)."""
-    if kind == "framewise":
+    if kind in FRAME_KINDS:
         lengths = np.array([len(xi) for xi in data.x], dtype=np.int64)
         x = np.concatenate([np.asarray(xi, dtype=np.float32) for xi in data.x], axis=0)
-        y = np.concatenate([_as_2d(np.asarray(yi, dtype=np.float32)) for yi in data.y], axis=0)
+        if kind == "framewise":
+            y = np.concatenate([_as_2d(np.asarray(yi, dtype=np.float32)) for yi in data.y], axis=0)
+        else:
+            y = np.concatenate([np.asarray(yi, dtype=np.int64).reshape(-1) for yi in data.y], axis=0)
         return x, y, lengths
     return np.asarray(data.x, dtype=np.float32), np.asarray(data.y), None
 
@@ -123,43 +130,30 @@ class Standardizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> "Standardizer":
-        x64 = np.asarray(x, dtype=np.float64)
-        mean = x64.mean(axis=0)
-        std = x64.std(axis=0)
+    def fit(cls, x: np.ndarray, chunk_rows: int = 65536) -> "Standardizer":
+        """Two passes (mean, then centred squares), accumulated in float64 over row chunks of ``x`` (a memory map
+        is read in chunks, never copied whole)."""
+        import torch
+
+        n = len(x)
+        if n == 0:
+            raise ValueError("cannot standardise: no training rows")
+        chunks = [torch.from_numpy(np.ascontiguousarray(x[i:i + chunk_rows], dtype=np.float32))
+                  for i in range(0, n, chunk_rows)] if n <= chunk_rows else None
+
+        def rows():
+            if chunks is not None:
+                yield from chunks
+            else:
+                for i in range(0, n, chunk_rows):
+                    yield torch.from_numpy(np.ascontiguousarray(x[i:i + chunk_rows], dtype=np.float32))
+
+        total = sum(c.sum(dim=0, dtype=torch.float64) for c in rows())
+        mean = total / n
+        sq = sum(((c.to(torch.float64) - mean) ** 2).sum(dim=0) for c in rows())
+        std = torch.sqrt(sq / n).numpy()
         std = np.where(std < 1e-8, 1.0, std)
-        return cls(mean.astype(np.float32), std.astype(np.float32))
+        return cls(mean.numpy().astype(np.float32), std.astype(np.float32))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return ((np.asarray(x, dtype=np.float32) - self.mean) / self.std).astype(np.float32, copy=False)
-
-
-class _Rows(torch.utils.data.Dataset):
-    """Map-style dataset whose items are whole batches: ``ds[list_of_indices]`` → ``(x[idx], y[idx])``.
-
-    Used with a ``BatchSampler`` and ``batch_size=None`` so that a batch is one tensor gather instead of
-    ``batch_size`` item look-ups plus a collate.
-    """
-
-    def __init__(self, *tensors: torch.Tensor):
-        self.tensors = tensors
-
-    def __len__(self) -> int:
-        return len(self.tensors[0])
-
-    def __getitem__(self, idx):
-        idx = torch.as_tensor(idx, dtype=torch.long, device=self.tensors[0].device)
-        return tuple(t[idx] for t in self.tensors)
-
-
-def make_loader(tensors: Sequence[torch.Tensor], batch_size: int, *, shuffle: bool,
-                seed: int = 0) -> torch.utils.data.DataLoader:
-    """A worker-less DataLoader over in-memory tensors yielding ``(x, y)`` batches (shuffled with its own seeded
-    generator when ``shuffle``; last partial batch kept)."""
-    ds = _Rows(*tensors)
-    if shuffle:
-        sampler = torch.utils.data.RandomSampler(ds, generator=torch.Generator().manual_seed(int(seed)))
-    else:
-        sampler = torch.utils.data.SequentialSampler(ds)
-    batches = torch.utils.data.BatchSampler(sampler, batch_size=int(batch_size), drop_last=False)
-    return torch.utils.data.DataLoader(ds, sampler=batches, batch_size=None, num_workers=0)

@@ -1,4 +1,5 @@
-"""Probe training on cached frozen embeddings: one fit (:func:`fit_probe`) and the hyperparameter grid (:func:`sweep`).
+"""Probe training on cached frozen embeddings: one fit (:func:`fit_probe`), the hyperparameter grid (:func:`sweep`)
+and many inputs × seeds × grid points at once (:func:`sweep_many`) — all on the batched engine (:mod:`probes.engine`).
 
 Protocol (``shared/spec/protocols.md``, "Common probe protocol"):
 
@@ -7,47 +8,45 @@ Protocol (``shared/spec/protocols.md``, "Common probe protocol"):
   embedding scales differ by orders of magnitude.
 - Head: linear or one-hidden-layer MLP (:mod:`probes.heads`), AdamW (``weight_decay`` default 1e-2, the AdamW
   default), no lr schedule, mini-batches of ``batch_size`` rows (chunks; *frames* for framewise probes), reshuffled
-  every epoch with a generator seeded by ``seed``.
-- Validation after every training epoch (or every ``val_every``) on the whole validation split; early stopping on
-  the validation metric: the fit ends after ``patience`` validations without a better epoch (a small callback with
-  Lightning ``EarlyStopping`` semantics); the weights of the best epoch are kept in memory (no checkpoint files) and
-  restored at the end of the fit. "Better" = a strictly higher validation metric, or (``tie_break="loss"``, the
-  default) the same metric and a strictly lower validation loss: coarse metrics such as accuracy on a few hundred
-  tracks plateau for many epochs at small learning rates while the loss still falls. ``tie_break="first"`` gives
-  the plain rule (earliest best epoch).
-- Validation metric (higher is better), on track-level scores:
-  ``"multilabel"``: macro PR-AUC (average precision, :func:`probes.metrics.pr_auc_macro`) of the per-track mean
-  of chunk sigmoids; ``"multiclass"``: accuracy of the argmax of the per-track mean of chunk softmaxes;
-  ``"framewise"``: ``val_metric(targets, activations)`` given by the caller (e.g. beat F-measure after
-  post-processing); without one, frame-level macro average precision over the C outputs with the frames whose target
-  is 1 as positives.
-- Determinism: ``lightning.seed_everything(seed)`` + ``Trainer(deterministic=True)`` (restored afterwards) + a seeded
-  shuffle generator; the same inputs and seed give bit-identical predictions on the same machine.
+  every epoch by the probe's seed.
+- Validation after every training epoch (or every ``val_every`` epochs, or every ``steps_per_round`` steps — the
+  framewise schedule at real size) on the whole validation split; early stopping on the validation metric: the fit
+  ends after ``patience`` validations without a better one; the weights of the best validation are restored.
+  "Better" = a strictly higher validation metric, or (``tie_break="loss"``, the default) the same metric and a
+  strictly lower validation loss: coarse metrics such as accuracy on a few hundred tracks plateau for many epochs at
+  small learning rates while the loss still falls. ``tie_break="first"`` gives the plain rule.
+- Validation metric (higher is better), on track-level scores: ``"multilabel"``: macro PR-AUC (average precision) of
+  the per-track mean of chunk sigmoids; ``"multiclass"``: accuracy of the argmax of the per-track mean of chunk
+  softmaxes; ``"framewise"``: the caller's metric (e.g. beat F-measure after peak picking); without one, frame-level
+  macro average precision over the C outputs with the frames whose target is 1 as positives. All three defaults are
+  computed for every probe at once (:mod:`probes.batched_metrics`).
+- Determinism: everything random depends only on the probe's seed (see :mod:`probes.engine`); the same inputs and
+  seed give identical scores on the same machine, whether a probe is fitted alone or with 287 others.
 - Sweep: every point of ``grid`` in ``itertools.product`` order over its keys (``GRID``: lr outer, then hidden,
   then dropout), all with the same seed; the best validation score wins; ties go to the earlier point in grid order.
 
 Framewise probes are trained on the frames of all training tracks pooled and shuffled (the head has no temporal
 context, so this is exactly the frame BCE over all real frames; nothing is padded, so there is nothing to mask);
 validation and prediction split the outputs back per track.
+
+Validation metrics come in two forms: a plain ``val_metric(y_true, y_score) -> float`` (numpy, called once per probe
+per validation) or a :func:`batched` one, ``metric(probs (P, N, K) tensor) -> (P,)``, scored for all probes at once.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
-import logging
+import math
 import time
-import warnings
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
-import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback
 
-from .data import (ProbeData, Standardizer, aggregate_by_group, check_data, flat_arrays, make_loader,
-                   track_targets)
-from .heads import ProbeModule
+from . import batched_metrics as bm
+from .data import FRAME_KINDS, ProbeData, Standardizer, aggregate_by_group, check_data, flat_arrays, track_targets
+from .engine import (EVAL_ROWS, HeadBank, ProbeOutcome, ProbeSpec, Split, estimate_fit_bytes, fit_many, quiet,
+                     round_schedule, torch_device)
 from .metrics import pr_auc_macro
 
 GRID: dict[str, list] = {"lr": [1e-4, 3e-4, 1e-3], "hidden": [0, 512], "dropout": [0.0, 0.2]}
@@ -55,8 +54,8 @@ GRID: dict[str, list] = {"lr": [1e-4, 3e-4, 1e-3], "hidden": [0, 512], "dropout"
 #: Defaults of the training loop (recorded in every result's ``hyperparameters``).
 DEFAULTS = {"max_epochs": 100, "patience": 10, "batch_size": 256, "weight_decay": 1e-2}
 
-#: Rows per forward pass at validation / prediction time (same chunking in both, so scores reproduce exactly).
-EVAL_BATCH_SIZE = 8192
+#: Kept for callers of the previous engine: rows per forward pass at validation / prediction time.
+EVAL_BATCH_SIZE = EVAL_ROWS
 
 
 def grid_for(probe: str = "grid", grid: dict | None = None) -> dict:
@@ -79,25 +78,38 @@ def grid_points(grid: dict | None = None) -> list[dict]:
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
+def batched(fn: Callable) -> Callable:
+    """Mark ``fn(probs: Tensor (P, N, K)) -> (P,)`` as a batched validation metric (scored for all probes at once)."""
+    fn.batched = True
+    return fn
+
+
+def is_batched(fn) -> bool:
+    return bool(getattr(fn, "batched", False))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Fitted probe
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass
 class FittedProbe:
-    """A trained probe (best-validation weights) with its input standardiser.
+    """A trained probe (best-validation weights, a one-probe :class:`probes.engine.HeadBank`) with its input
+    standardiser.
 
     ``hparams`` is the record's ``hyperparameters`` block: lr, hidden, dropout, weight_decay, batch_size,
-    max_epochs, patience, val_every, tie_break, best_epoch. ``best_epoch`` is 0-based; ``history`` lists
-    ``(epoch, val_score)`` for every validation run (``module.val_losses`` the matching validation losses).
+    max_epochs, patience, val_every, tie_break, best_epoch (and, on the step schedule, steps_per_round and best_step).
+    ``best_epoch`` is 0-based; ``history`` lists ``(epoch, val_score)`` for every validation (``val_losses`` the
+    matching validation losses); on the step schedule the first element counts rounds of ``steps_per_round`` steps.
     """
 
     kind: str
-    module: ProbeModule
+    bank: HeadBank
     standardizer: Standardizer
     hparams: dict
     val_score: float
     best_epoch: int
     history: list[tuple[int, float]] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
     epochs_run: int = 0
     fit_seconds: float = 0.0
     seed: int = 0
@@ -105,14 +117,31 @@ class FittedProbe:
     num_threads: int | None = None
 
     @property
+    def module(self) -> HeadBank:
+        return self.bank
+
+    @property
     def n_outputs(self) -> int:
-        return int(self.module.net[-1].out_features)
+        return int(self.bank.out_dim)
 
     def predict_rows(self, data: ProbeData) -> np.ndarray:
-        """Probabilities (float64) for every row: chunks ``(n, K)``, or all frames of all tracks concatenated."""
+        """Probabilities (float64) for every row: chunks ``(n, K)``, or all frames of all tracks concatenated, in the
+        data's row order."""
         x, _, _ = flat_arrays(self.kind, data)
-        with _torch_threads(self.num_threads):  # same threading as validation, so scores reproduce exactly
-            return _predict_rows(self.module, self.standardizer(x), self.device)
+        return self.predict_standardised(torch.from_numpy(self.standardizer(x)))
+
+    @torch.no_grad()
+    def predict_standardised(self, x: torch.Tensor) -> np.ndarray:
+        """Probabilities (float64) of already standardised rows ``(n, D)`` — the validation pass's arithmetic."""
+        _, _, dev = torch_device(self.device)
+        bank = self.bank.to(dev).eval()
+        outs = []
+        with quiet(self.num_threads if dev.type == "cpu" else None):
+            for i in range(0, len(x), EVAL_ROWS):
+                logits = bank(x[i:i + EVAL_ROWS].to(dev)[None])[0]
+                p = torch.softmax(logits, -1) if loss_for(self.kind) == "ce" else torch.sigmoid(logits)
+                outs.append(p.to("cpu", torch.float64))
+        return torch.cat(outs).numpy() if outs else np.zeros((0, self.n_outputs))
 
     def predict(self, data: ProbeData) -> np.ndarray | list[np.ndarray]:
         """Track-level scores: ``(n_tracks, K)`` means of chunk sigmoids (multilabel) / softmaxes (multiclass), tracks
@@ -120,15 +149,15 @@ class FittedProbe:
         ``(T_i, C)`` sigmoid activations at the input frame rate."""
         check_data(self.kind, data)
         probs = self.predict_rows(data)
-        if self.kind == "framewise":
+        if self.kind in FRAME_KINDS:
             return _split(probs, [len(xi) for xi in data.x])
         return aggregate_by_group(probs, data.groups)
 
 
 @dataclass
 class SweepResult:
-    """Outcome of :func:`sweep`: ``best`` (the fitted probe of the chosen point), ``best_index`` (its position in
-    grid order), ``points`` (one dict per grid point, grid order: lr, hidden, dropout, val_score, best_epoch)."""
+    """Outcome of a sweep: ``best`` (the fitted probe of the chosen point), ``best_index`` (its position in grid
+    order), ``points`` (one dict per grid point, grid order: lr, hidden, dropout, val_score, best_epoch)."""
 
     best: FittedProbe
     best_index: int
@@ -141,121 +170,58 @@ class SweepResult:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Internals
+# ProbeData → engine splits
 # ----------------------------------------------------------------------------------------------------------------
 def _split(rows: np.ndarray, lengths) -> list[np.ndarray]:
     return np.split(rows, np.cumsum(lengths)[:-1])
 
 
-def _torch_device(device: str) -> tuple[str, int | list[int], torch.device]:
-    """``device`` ("cpu", "cuda", "cuda:N", "gpu") → (Lightning accelerator, devices, torch.device)."""
-    d = torch.device("cuda" if device == "gpu" else device)
-    if d.type == "cpu":
-        return "cpu", 1, d
-    if d.type == "cuda":
-        return "gpu", ([d.index] if d.index is not None else 1), torch.device("cuda", d.index or 0)
-    raise ValueError(f"unsupported device {device!r}; use 'cpu' or 'cuda[:N]'")
+def _row_order(kind: str, data: ProbeData) -> tuple[np.ndarray | None, np.ndarray]:
+    """(row permutation making each track's rows contiguous in track order, or None; segment offsets)."""
+    if kind in FRAME_KINDS:
+        lengths = np.array([len(xi) for xi in data.x], dtype=np.int64)
+        return None, np.concatenate([[0], np.cumsum(lengths)])
+    n = len(data.x)
+    if data.groups is None:
+        return None, np.arange(n + 1, dtype=np.int64)
+    groups = np.asarray(data.groups)
+    order = np.argsort(groups, kind="stable")
+    _, counts = np.unique(groups[order], return_counts=True)
+    seg = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return (None if np.array_equal(order, np.arange(n)) else order), seg
 
 
-@torch.no_grad()
-def _predict_rows(module: ProbeModule, x: np.ndarray, device: str) -> np.ndarray:
-    _, _, dev = _torch_device(device)
-    module = module.to(dev).eval()
-    xt = torch.from_numpy(np.ascontiguousarray(x)).to(dev)
-    outs = [module.probabilities(module(xt[i:i + EVAL_BATCH_SIZE])).to("cpu", torch.float64)
-            for i in range(0, len(xt), EVAL_BATCH_SIZE)]
-    return torch.cat(outs).numpy() if outs else np.zeros((0, module.net[-1].out_features))
+def to_split(kind: str, data: ProbeData, std: Standardizer) -> Split:
+    """One :class:`probes.engine.Split` (a single input) from a :class:`ProbeData`, standardised by ``std``."""
+    x, y, _ = flat_arrays(kind, data)
+    order, seg = _row_order(kind, data)
+    if order is not None:
+        x, y = x[order], y[order]
+    yt = torch.as_tensor(np.asarray(y), dtype=torch.long if loss_for(kind) == "ce" else torch.float32)
+    return Split(torch.from_numpy(std(x))[None], yt, seg)
 
 
-def _nan_low(v: float) -> float:
-    return -np.inf if v is None or not np.isfinite(v) else v
+def loss_for(kind: str) -> str:
+    """"ce" (softmax, cross-entropy; -1 targets ignored) for the multiclass kinds, "bce" (sigmoid) otherwise."""
+    return "ce" if kind in ("multiclass", "framewise-multiclass") else "bce"
 
 
-def _nan_high(v: float) -> float:
-    return np.inf if v is None or not np.isfinite(v) else v
+def default_val_metric(kind: str) -> Callable:
+    """``val_metric(y_true, y_score) -> float`` (numpy, one probe) of a kind (see module docstring)."""
+    return {"multilabel": pr_auc_macro, "multiclass": _accuracy, "framewise": _frame_average_precision,
+            "framewise-multiclass": _frame_accuracy}[kind]
 
 
-class _EarlyStoppingBest(Callback):
-    """Early stopping on the validation metric with the best weights kept in memory.
-
-    After each validation epoch the epoch is *better* than the best so far when its ``val_score`` is strictly
-    higher, or — with ``tie_break="loss"`` — equal and its validation loss strictly lower (a non-finite score or
-    loss counts as the worst). A better epoch's weights are copied (clones of the state-dict tensors) and the wait
-    counter resets; otherwise the counter grows and the fit stops once it reaches ``patience`` (Lightning's
-    ``EarlyStopping`` semantics). The best weights are loaded back when the fit ends.
-    """
-
-    def __init__(self, patience: int, tie_break: str = "loss"):
-        if tie_break not in ("loss", "first"):
-            raise ValueError(f"tie_break must be 'loss' or 'first', got {tie_break!r}")
-        self.patience = int(patience)
-        self.tie_break = tie_break
-        self.wait = 0
-        self.best_key: tuple[float, float] | None = None
-        self.best_score: float | None = None
-        self.best_epoch: int = -1
-        self.state: dict | None = None
-
-    def on_validation_end(self, trainer, pl_module):
-        # the exact (float64) score from the module's history, not the float32 copy Lightning logs
-        if trainer.sanity_checking or not pl_module.val_history:
-            return
-        epoch, score = pl_module.val_history[-1]
-        if epoch != trainer.current_epoch:
-            return
-        loss = pl_module.val_losses[-1]
-        key = (_nan_low(score), -_nan_high(loss) if self.tie_break == "loss" else 0.0)
-        if self.best_key is None or key > self.best_key:
-            self.best_key, self.best_score, self.best_epoch, self.wait = key, score, int(epoch), 0
-            self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                trainer.should_stop = True
-
-    def on_fit_end(self, trainer, pl_module):
-        if self.state is not None:
-            pl_module.load_state_dict(self.state)
+def _accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    return float(np.mean(np.asarray(y_score).argmax(axis=1) == np.asarray(y_true)))
 
 
-_QUIET_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
-_QUIET_WARNINGS = (r".*does not have many workers.*", r".*smaller than the logging interval.*",
-                   r".*GPU available but not used.*", r".*Tensor Cores.*", r".*LeafSpec.*")
-
-
-@contextlib.contextmanager
-def _quiet_and_restored(num_threads: int | None = None):
-    """Silence Lightning's info logs and its performance hints for the duration of a fit; set torch's intra-op
-    thread count to ``num_threads`` (None: unchanged); afterwards restore the thread count and torch's global
-    determinism / cudnn flags that ``Trainer(deterministic=True)`` sets."""
-    levels = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
-    det, det_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-    bench = torch.backends.cudnn.benchmark
-    try:
-        for name in _QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
-        with warnings.catch_warnings(), _torch_threads(num_threads):
-            for msg in _QUIET_WARNINGS:
-                warnings.filterwarnings("ignore", message=msg)
-            yield
-    finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
-        torch.use_deterministic_algorithms(det, warn_only=det_warn)
-        torch.backends.cudnn.benchmark = bench
-
-
-@contextlib.contextmanager
-def _torch_threads(num_threads: int | None):
-    """Temporarily set torch's intra-op thread count (None: leave it)."""
-    threads = torch.get_num_threads()
-    if num_threads is not None and num_threads != threads:
-        torch.set_num_threads(int(num_threads))
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+def _frame_accuracy(y_true: list[np.ndarray], y_score: list[np.ndarray]) -> float:
+    """Default framewise-multiclass validation metric: accuracy over all frames whose label is not -1."""
+    t = np.concatenate([np.asarray(y).reshape(-1) for y in y_true])
+    s = np.concatenate([np.asarray(p) for p in y_score])
+    keep = t >= 0
+    return float(np.mean(s[keep].argmax(axis=1) == t[keep])) if keep.any() else float("nan")
 
 
 def _frame_average_precision(y_true: list[np.ndarray], y_score: list[np.ndarray]) -> float:
@@ -268,35 +234,177 @@ def _frame_average_precision(y_true: list[np.ndarray], y_score: list[np.ndarray]
     return float(np.mean(aps)) if aps else float("nan")
 
 
-def _accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    return float(np.mean(np.asarray(y_score).argmax(axis=1) == np.asarray(y_true)))
+def engine_metric(kind: str, valid: Split, y_valid_track, val_metric: Callable | None) -> Callable:
+    """The engine's ``probs (P, N, K) → (P,)`` metric for a validation split: the caller's batched metric, the kind's
+    batched default, or a per-probe numpy metric applied to each probe's track-level scores."""
+    if val_metric is not None and is_batched(val_metric):
+        return val_metric
+    seg = valid.segments
+    if val_metric is None:
+        if kind == "multilabel":
+            return lambda probs: bm.pr_auc_macro(bm.segment_mean(probs, seg), y_valid_track).cpu().numpy()
+        if kind == "multiclass":
+            return lambda probs: bm.accuracy(bm.segment_mean(probs, seg), y_valid_track).cpu().numpy()
+        y_frames = valid.y.cpu().numpy()
+        if kind == "framewise-multiclass":
+            return lambda probs: bm.frame_accuracy(probs, y_frames).cpu().numpy()
+        return lambda probs: bm.frame_average_precision(probs, y_frames).cpu().numpy()
+
+    def per_probe(probs: torch.Tensor) -> np.ndarray:
+        out = []
+        for p in probs.to("cpu", torch.float64).numpy():
+            scores = _split(p, np.diff(seg)) if kind in FRAME_KINDS else \
+                bm.segment_mean(torch.from_numpy(p)[None], seg)[0].numpy()
+            out.append(val_metric(y_valid_track, scores))
+        return np.asarray(out, dtype=np.float64)
+
+    return per_probe
 
 
-def default_val_metric(kind: str) -> Callable:
-    """``val_metric(y_true, y_score) -> float`` used when the caller gives none (see module docstring)."""
-    return {"multilabel": pr_auc_macro, "multiclass": _accuracy, "framewise": _frame_average_precision}[kind]
+def _check_pair(kind: str, train: ProbeData, valid: ProbeData, val_metric, n_classes: int | None) -> int:
+    check_data(kind, train, "train")
+    check_data(kind, valid, "valid")
+    x_tr, y_tr, _ = flat_arrays(kind, train)
+    x_va, y_va, _ = flat_arrays(kind, valid)
+    if x_tr.shape[1] != x_va.shape[1]:
+        raise ValueError(f"train has dim {x_tr.shape[1]} but valid has dim {x_va.shape[1]}")
+    if loss_for(kind) == "ce":
+        n_out = int(n_classes) if n_classes is not None else int(max(y_tr.max(), y_va.max())) + 1
+        low = -1 if kind == "framewise-multiclass" else 0
+        if y_tr.min() < low or y_tr.max() >= n_out or y_va.min() < low or y_va.max() >= n_out:
+            raise ValueError(f"class labels must lie in [{low}, {n_out})")
+    else:
+        n_out = int(y_tr.shape[1])
+        if y_va.shape[1] != n_out:
+            raise ValueError(f"train has {n_out} outputs but valid has {y_va.shape[1]}")
+    if kind == "multilabel" and val_metric is None:
+        yt = np.asarray(track_targets(kind, valid))
+        n_pos = yt.sum(axis=0)
+        if not ((n_pos > 0) & (n_pos < len(yt))).any():
+            raise ValueError("validation split has no tag with both positive and negative tracks: PR-AUC undefined")
+    return n_out
 
 
-def _make_val_fn(kind: str, valid: ProbeData, val_metric: Callable | None) -> Callable[[np.ndarray], float]:
-    metric = val_metric or default_val_metric(kind)
-    y_track = track_targets(kind, valid)
-    if kind == "framewise":
-        lengths = [len(xi) for xi in valid.x]
-        return lambda probs: metric(y_track, _split(probs, lengths))
-    groups = valid.groups
-    return lambda probs: metric(y_track, aggregate_by_group(probs, groups))
+def _hparams(spec: ProbeSpec, sched: dict, *, batch_size, max_epochs, patience, weight_decay, tie_break,
+             best_round) -> dict:
+    hp = {**spec.hparams(), "weight_decay": float(weight_decay), "batch_size": int(batch_size),
+          "max_epochs": int(max_epochs), "patience": int(patience), "val_every": sched["val_every"] or 0,
+          "tie_break": tie_break, "best_epoch": _to_epoch(best_round, sched)}
+    if sched["unit"] == "step":
+        hp["steps_per_round"] = int(sched["steps_per_round"])
+        hp["best_step"] = int((best_round + 1) * sched["steps_per_round"]) if best_round >= 0 else -1
+    return hp
+
+
+def _to_epoch(rnd: int, sched: dict) -> int:
+    """0-based data epoch in which round ``rnd``'s validation happened (-1 for none)."""
+    if rnd < 0:
+        return -1
+    return ((rnd + 1) * sched["steps_per_round"] - 1) // sched["steps_per_epoch"]
+
+
+def max_rounds(max_epochs: int, sched: dict) -> int:
+    """Rounds that fit in ``max_epochs`` data epochs (at least one)."""
+    return max(1, math.ceil(max_epochs * sched["steps_per_epoch"] / sched["steps_per_round"]))
+
+
+def fitted_from(kind: str, outcome: ProbeOutcome, std: Standardizer, sched: dict, in_dim: int, n_out: int, *,
+                device: str, num_threads, fit_seconds: float, **loop) -> FittedProbe:
+    """A :class:`FittedProbe` from an engine outcome (its best weights in a one-probe bank)."""
+    spec = outcome.spec
+    bank = HeadBank(in_dim, n_out, spec.hidden, 1)
+    if outcome.state:
+        bank.load_state_dict(outcome.state)
+    else:  # never validated: the initial weights (cannot happen with max_epochs >= 1)
+        bank.init_probe(0, spec.seed)
+    bank.eval()
+    epoch_hist = [(_to_epoch(r, sched) if sched["unit"] == "epoch" else r, s) for r, s in outcome.history]
+    return FittedProbe(kind=kind, bank=bank, standardizer=std,
+                       hparams=_hparams(spec, sched, best_round=outcome.best_round, **loop),
+                       val_score=float(outcome.val_score), best_epoch=_to_epoch(outcome.best_round, sched)
+                       if sched["unit"] == "epoch" else outcome.best_round,
+                       history=epoch_hist, val_losses=list(outcome.val_losses),
+                       epochs_run=_to_epoch(outcome.rounds_run - 1, sched) + 1 if sched["unit"] == "epoch"
+                       else outcome.rounds_run,
+                       fit_seconds=fit_seconds, seed=spec.seed, device=device, num_threads=num_threads)
+
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Public API
 # ----------------------------------------------------------------------------------------------------------------
+def sweep_many(kind: str, train: Split, valid: Split, *, grid: dict | None = None, seeds: Sequence[int] = (0,),
+               standardizers: Sequence[Standardizer], n_out: int, y_valid_track=None,
+               val_metric: Callable | None = None, max_epochs: int = DEFAULTS["max_epochs"],
+               patience: int = DEFAULTS["patience"], batch_size: int = DEFAULTS["batch_size"],
+               weight_decay: float = DEFAULTS["weight_decay"], val_every: int = 1,
+               steps_per_round: int | None = None, tie_break: str = "loss", device: str = "cpu",
+               num_threads: int | None = None, max_probes_per_fit: int | None = None,
+               n_classes: int | None = None) -> dict[tuple[int, int], SweepResult]:
+    """Sweep ``grid`` for every input (layer) of ``train.x`` ``(U, N, D)`` and every seed, all probes in one batched
+    fit (or several, ``max_probes_per_fit``). Returns ``{(input, seed): SweepResult}``; within a sweep the best
+    validation score wins, ties → the earlier grid point. ``standardizers[u]`` is the train standardiser of input
+    ``u`` (already applied to the splits; kept in the fitted probes)."""
+    t0 = time.perf_counter()
+    points = grid_points(grid)
+    n_inputs = int(train.x.shape[0])
+    specs = [ProbeSpec(lr=float(p["lr"]), hidden=int(p["hidden"]), dropout=float(p["dropout"]), seed=int(s), input=u)
+             for u in range(n_inputs) for s in seeds for p in points]
+    sched = round_schedule(train.n_rows, batch_size, val_every, steps_per_round)
+    if y_valid_track is None and kind not in FRAME_KINDS:
+        y_valid_track = _track_y(kind, valid)
+    metric = engine_metric(kind, valid, y_valid_track, val_metric)
+    outcomes = fit_many(specs, train, valid, loss=loss_for(kind), out_dim=n_out, val_metric=metric,
+                        max_epochs=max_rounds(max_epochs, sched), patience=patience, batch_size=batch_size,
+                        weight_decay=weight_decay, val_every=val_every, steps_per_round=steps_per_round,
+                        tie_break=tie_break, device=device, num_threads=num_threads,
+                        max_probes_per_fit=max_probes_per_fit)
+    seconds = time.perf_counter() - t0
+    loop = dict(batch_size=batch_size, max_epochs=max_epochs, patience=patience, weight_decay=weight_decay,
+                tie_break=tie_break)
+    results: dict[tuple[int, int], SweepResult] = {}
+    for u in range(n_inputs):
+        for s in seeds:
+            outs = [o for o in outcomes if o.spec.input == u and o.spec.seed == s]
+            best_i = 0
+            for i, o in enumerate(outs):
+                if _nan_low(o.val_score) > _nan_low(outs[best_i].val_score):
+                    best_i = i
+            pts = [{**o.spec.hparams(), "val_score": float(o.val_score),
+                    "best_epoch": _to_epoch(o.best_round, sched) if sched["unit"] == "epoch" else o.best_round}
+                   for o in outs]
+            best = fitted_from(kind, outs[best_i], standardizers[u], sched, int(train.x.shape[2]), n_out,
+                               device=device, num_threads=num_threads, fit_seconds=seconds, **loop)
+            results[(u, int(s))] = SweepResult(best=best, best_index=best_i, points=pts, seconds=seconds)
+    return results
+
+
+def _track_y(kind: str, split: Split) -> np.ndarray:
+    """Track-level targets of a split (the first row of each track)."""
+    return split.y.cpu().numpy()[np.asarray(split.segments)[:-1]]
+
+
+def _nan_low(v: float) -> float:
+    return -np.inf if v is None or not np.isfinite(v) else v
+
+
+def _prepare(kind, train, valid, val_metric, n_classes, standardizer=None):
+    n_out = _check_pair(kind, train, valid, val_metric, n_classes)
+    std = standardizer or Standardizer.fit(flat_arrays(kind, train)[0])
+    tr, va = to_split(kind, train, std), to_split(kind, valid, std)
+    y_track = None if kind in FRAME_KINDS else np.asarray(track_targets(kind, valid))
+    if kind in FRAME_KINDS and val_metric is not None and not is_batched(val_metric):
+        y_track = track_targets(kind, valid)
+    return n_out, std, tr, va, y_track
+
+
 def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidden: int, dropout: float,
               seed: int = 0, max_epochs: int = DEFAULTS["max_epochs"], patience: int = DEFAULTS["patience"],
               batch_size: int = DEFAULTS["batch_size"], weight_decay: float = DEFAULTS["weight_decay"],
               device: str = "cpu", val_metric: Callable | None = None, n_classes: int | None = None,
-              tie_break: str = "loss", val_every: int = 1, num_threads: int | None = 1,
-              _standardizer: Standardizer | None = None) -> FittedProbe:
-    """Train one probe with the Lightning ``Trainer`` and return it with its best-validation weights restored.
+              tie_break: str = "loss", val_every: int = 1, steps_per_round: int | None = None,
+              num_threads: int | None = None, _standardizer: Standardizer | None = None) -> FittedProbe:
+    """Train one probe (a one-probe batched fit) and return it with its best-validation weights restored.
 
     Parameters
     ----------
@@ -305,96 +413,119 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
     lr, hidden, dropout : float, int, float
         AdamW learning rate; hidden width (0 = linear head); dropout probability (see :mod:`probes.heads`).
     seed : int
-        Seeds everything (weights, dropout, shuffling).
+        Seeds everything random of the probe (weights, dropout, shuffling).
     max_epochs, patience, batch_size, weight_decay
         Training loop settings (defaults :data:`DEFAULTS`: 100, 10, 256, 1e-2). ``batch_size`` counts chunks, or
         frames for framewise probes.
     device : "cpu" | "cuda" | "cuda:N"
     val_metric : callable, optional
-        ``val_metric(y_true, y_score) -> float``, higher is better, replacing the kind's default. Clip-level:
-        track-level ``y_true`` (:func:`probes.data.track_targets`) and scores ``(n_tracks, K)``; framewise: the list
-        of per-track targets ``(T_i, C)`` and the list of per-track sigmoid activations ``(T_i, C)``.
+        ``val_metric(y_true, y_score) -> float``, higher is better, replacing the kind's default (clip-level:
+        track-level ``y_true`` (:func:`probes.data.track_targets`) and scores ``(n_tracks, K)``; framewise: lists of
+        per-track ``(T_i, C)`` targets and activations), or a :func:`batched` metric.
     n_classes : int, optional
         Multiclass output size (e.g. 128 for NSynth pitch); default ``max(label) + 1`` over train and valid.
     tie_break : "loss" | "first"
-        Between epochs with the same validation score: ``"loss"`` (default) prefers the lower validation loss, so a
-        plateau of a coarse metric (accuracy on a small split) does not end the fit while the loss still improves;
-        ``"first"``: the earliest epoch, and equal scores never reset the patience counter.
-    val_every : int
-        Validate every ``val_every`` epochs (Lightning ``check_val_every_n_epoch``); ``patience`` then counts
-        validations, not epochs. For expensive validation metrics (e.g. DBN beat tracking on every validation track).
+        Between validations with the same score: ``"loss"`` (default) prefers the lower validation loss;
+        ``"first"``: the earliest, and equal scores never reset the patience counter.
+    val_every, steps_per_round : int
+        Validate every ``val_every`` epochs, or every ``steps_per_round`` optimizer steps when that is shorter;
+        ``patience`` counts validations.
     num_threads : int or None
-        torch intra-op threads during the fit and at predict time (restored afterwards; ``None`` leaves torch's
-        setting). Default 1: probe tensors are small, and with 2 threads on a 2-core machine any other busy process
-        makes OpenMP's thread hand-offs stall (measured 3-20x slower per epoch than 1 thread on the shared dev box).
+        torch intra-op threads during the fit and at predict time (restored afterwards; None: torch's setting).
     """
-    check_data(kind, train, "train")
-    check_data(kind, valid, "valid")
-    t_start = time.perf_counter()
-    x_tr, y_tr, _ = flat_arrays(kind, train)
-    x_va, y_va, _ = flat_arrays(kind, valid)
-    if x_tr.shape[1] != x_va.shape[1]:
-        raise ValueError(f"train has dim {x_tr.shape[1]} but valid has dim {x_va.shape[1]}")
-    if kind == "multiclass":
-        n_out = int(n_classes) if n_classes is not None else int(max(y_tr.max(), y_va.max())) + 1
-        if y_tr.min() < 0 or y_tr.max() >= n_out or y_va.min() < 0 or y_va.max() >= n_out:
-            raise ValueError(f"class labels must lie in [0, {n_out})")
-    else:
-        n_out = int(y_tr.shape[1])
-        if y_va.shape[1] != n_out:
-            raise ValueError(f"train has {n_out} outputs but valid has {y_va.shape[1]}")
-    if kind == "multilabel" and val_metric is None:
-        n_pos = np.asarray(track_targets(kind, valid)).sum(axis=0)
-        if not ((n_pos > 0) & (n_pos < len(track_targets(kind, valid)))).any():
-            raise ValueError("validation split has no tag with both positive and negative tracks: PR-AUC undefined")
-
-    std = _standardizer or Standardizer.fit(x_tr)
-    accelerator, devices, tdev = _torch_device(device)
-    y_dtype = torch.long if kind == "multiclass" else torch.float32
-    data_dev = tdev if tdev.type == "cuda" else torch.device("cpu")
-    xt_tr = torch.from_numpy(std(x_tr)).to(data_dev)
-    yt_tr = torch.as_tensor(y_tr, dtype=y_dtype).to(data_dev)
-    xt_va = torch.from_numpy(std(x_va)).to(data_dev)
-    yt_va = torch.as_tensor(y_va, dtype=y_dtype).to(data_dev)  # for the validation loss (tie-break)
-    train_loader = make_loader((xt_tr, yt_tr), batch_size, shuffle=True, seed=seed)
-    val_loader = make_loader((xt_va, yt_va), EVAL_BATCH_SIZE, shuffle=False)
-
-    with _quiet_and_restored(num_threads if tdev.type == "cpu" else None):
-        L.seed_everything(seed, verbose=False)
-        module = ProbeModule(x_tr.shape[1], n_out, hidden=hidden, dropout=dropout, lr=lr, weight_decay=weight_decay,
-                             loss="ce" if kind == "multiclass" else "bce", val_fn=_make_val_fn(kind, valid, val_metric))
-        keep = _EarlyStoppingBest(patience, tie_break)
-        trainer = L.Trainer(accelerator=accelerator, devices=devices, max_epochs=max_epochs, deterministic=True,
-                            logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                            enable_model_summary=False, num_sanity_val_steps=0,
-                            check_val_every_n_epoch=int(val_every), callbacks=[keep])
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
-    module.val_fn = None  # drop the closure over the validation data
-    module.eval()
-    hparams = {"lr": float(lr), "hidden": int(hidden), "dropout": float(dropout), "weight_decay": float(weight_decay),
-               "batch_size": int(batch_size), "max_epochs": int(max_epochs), "patience": int(patience),
-               "val_every": int(val_every), "tie_break": tie_break, "best_epoch": int(keep.best_epoch)}
-    return FittedProbe(kind=kind, module=module, standardizer=std, hparams=hparams,
-                       val_score=float(keep.best_score) if keep.best_score is not None else float("nan"),
-                       best_epoch=int(keep.best_epoch), history=list(module.val_history),
-                       epochs_run=int(trainer.current_epoch), fit_seconds=time.perf_counter() - t_start, seed=int(seed),
-                       device=device, num_threads=num_threads if tdev.type == "cpu" else None)
+    n_out, std, tr, va, y_track = _prepare(kind, train, valid, val_metric, n_classes, _standardizer)
+    res = sweep_many(kind, tr, va, grid={"lr": [lr], "hidden": [hidden], "dropout": [dropout]}, seeds=[seed],
+                     standardizers=[std], n_out=n_out, y_valid_track=y_track, val_metric=val_metric,
+                     max_epochs=max_epochs, patience=patience, batch_size=batch_size, weight_decay=weight_decay,
+                     val_every=val_every, steps_per_round=steps_per_round, tie_break=tie_break, device=device,
+                     num_threads=num_threads)
+    return res[(0, seed)].best
 
 
 def sweep(kind: str, train: ProbeData, valid: ProbeData, *, grid: dict | None = None, seed: int = 0,
-          val_metric: Callable | None = None, **fit_kwargs) -> SweepResult:
-    """Fit one probe per grid point (grid order, same ``seed``) and keep the one with the best validation score
-    (ties → the earlier point). ``fit_kwargs`` go to :func:`fit_probe` (max_epochs, patience, batch_size,
-    weight_decay, device, n_classes). Only the chosen probe is kept; every point's validation score is reported."""
-    t_start = time.perf_counter()
-    check_data(kind, train, "train")
-    std = Standardizer.fit(flat_arrays(kind, train)[0])  # identical for every point: compute once
-    points, best, best_index = [], None, -1
-    for i, hp in enumerate(grid_points(grid)):
-        probe = fit_probe(kind, train, valid, seed=seed, val_metric=val_metric, _standardizer=std, **hp,
-                          **fit_kwargs)
-        points.append({"lr": float(hp["lr"]), "hidden": int(hp["hidden"]), "dropout": float(hp["dropout"]),
-                       "val_score": probe.val_score, "best_epoch": probe.best_epoch})
-        if best is None or _nan_low(probe.val_score) > _nan_low(best.val_score):
-            best, best_index = probe, i
-    return SweepResult(best=best, best_index=best_index, points=points, seconds=time.perf_counter() - t_start)
+          val_metric: Callable | None = None, n_classes: int | None = None, **fit_kwargs) -> SweepResult:
+    """Fit every grid point (grid order, same ``seed``) in one batched fit and keep the one with the best validation
+    score (ties → the earlier point). ``fit_kwargs`` as :func:`fit_probe` (max_epochs, patience, batch_size,
+    weight_decay, device, val_every, steps_per_round, tie_break, num_threads). Every point's validation score is
+    reported; only the chosen probe's weights are kept."""
+    n_out, std, tr, va, y_track = _prepare(kind, train, valid, val_metric, n_classes)
+    res = sweep_many(kind, tr, va, grid=grid, seeds=[seed], standardizers=[std], n_out=n_out, y_valid_track=y_track,
+                     val_metric=val_metric, **fit_kwargs)
+    return res[(0, seed)]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Many layers, bounded memory
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass
+class LayerInputs:
+    """The rows of one train / valid partition seen through several layers, read on demand.
+
+    ``rows(layer, split)`` returns the ``(N, D)`` float32 rows of ``split`` ("train" or "valid") at ``layer`` (a
+    memory map slice is fine: it is read once per fit); ``y[split]`` the targets of those rows and
+    ``segments[split]`` the track offsets (rows of a track contiguous, tracks in target order)."""
+
+    layers: list[int]
+    rows: Callable[[int, str], np.ndarray]
+    y: dict
+    segments: dict
+    dim: int
+
+
+#: Memory for the inputs and probes of one fit on CPU (the sweep of a 24-layer model runs in chunks of layers).
+CPU_MEMORY_BUDGET = 2 * 1024 ** 3
+
+
+def memory_budget(device: str) -> int:
+    """Bytes one fit may use: :data:`CPU_MEMORY_BUDGET` on CPU, 60 % of the free memory of a CUDA device."""
+    _, _, dev = torch_device(device)
+    if dev.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(dev)
+        return int(0.6 * free)
+    return CPU_MEMORY_BUDGET
+
+
+def layer_chunks(n_layers: int, per_layer_bytes: int, budget: int) -> int:
+    """How many layers one fit takes so that ``per_layer_bytes × layers`` stays within ``budget`` (at least 1)."""
+    return max(1, min(n_layers, budget // max(per_layer_bytes, 1)))
+
+
+def sweep_layers(kind: str, inputs: LayerInputs, *, grid: dict | None = None, seeds: Sequence[int] = (0,),
+                 n_out: int, val_metric: Callable | None = None, device: str = "cpu",
+                 memory_bytes: int | None = None, progress: Callable[[int], None] | None = None,
+                 **loop) -> dict[tuple[int, int], SweepResult]:
+    """:func:`sweep_many` over every layer of ``inputs`` and every seed, as few batched fits as memory allows: the
+    layers are taken in chunks whose standardised inputs and probes fit ``memory_bytes`` (default
+    :func:`memory_budget`). Returns ``{(layer, seed): SweepResult}``; ``progress(n_layers_done)`` after each chunk."""
+    points = grid_points(grid)
+    n_tr, n_va = len(inputs.y["train"]), len(inputs.y["valid"])
+    specs = [ProbeSpec(lr=p["lr"], hidden=p["hidden"], dropout=p["dropout"], seed=s) for s in seeds for p in points]
+    batch = int(loop.get("batch_size", DEFAULTS["batch_size"]))
+    per_layer = 4 * (n_tr + n_va) * inputs.dim + estimate_fit_bytes(specs, inputs.dim, n_out, batch, n_va)
+    step = layer_chunks(len(inputs.layers), per_layer, memory_bytes or memory_budget(device))
+    y_dtype = torch.long if loss_for(kind) == "ce" else torch.float32
+    ys = {s: torch.as_tensor(np.asarray(inputs.y[s]), dtype=y_dtype) for s in ("train", "valid")}
+    y_track = None if kind in FRAME_KINDS else \
+        np.asarray(inputs.y["valid"])[np.asarray(inputs.segments["valid"])[:-1]]
+    out: dict[tuple[int, int], SweepResult] = {}
+    for c in range(0, len(inputs.layers), step):
+        chunk = inputs.layers[c:c + step]
+        xs = {"train": torch.empty(len(chunk), n_tr, inputs.dim), "valid": torch.empty(len(chunk), n_va, inputs.dim)}
+        stds = []
+        for j, layer in enumerate(chunk):
+            x_tr = inputs.rows(layer, "train")
+            std = Standardizer.fit(x_tr)
+            stds.append(std)
+            for split, x in (("train", x_tr), ("valid", inputs.rows(layer, "valid"))):
+                for i in range(0, len(x), 65536):
+                    xs[split][j, i:i + 65536] = torch.from_numpy(std(x[i:i + 65536]))
+        res = sweep_many(kind, Split(xs["train"], ys["train"], inputs.segments["train"]),
+                         Split(xs["valid"], ys["valid"], inputs.segments["valid"]), grid=grid, seeds=seeds,
+                         standardizers=stds, n_out=n_out, y_valid_track=y_track, val_metric=val_metric,
+                         device=device, **loop)
+        del xs
+        for (u, s), r in res.items():
+            out[(chunk[u], s)] = r
+        if progress is not None:
+            progress(len(chunk))
+    return out

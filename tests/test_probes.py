@@ -149,7 +149,7 @@ def test_equal_scores_are_broken_by_validation_loss():
     assert first.best_epoch == 0 and first.epochs_run == 4  # a flat metric never improves
     by_loss = fit_probe("multiclass", train, valid, **kw)  # default tie_break="loss": the loss keeps falling
     assert by_loss.epochs_run == 12 and by_loss.best_epoch == 11
-    losses = by_loss.module.val_losses
+    losses = by_loss.val_losses
     assert losses[11] == min(losses) and losses[11] < losses[0]
 
 

@@ -1,0 +1,730 @@
+"""The batched probe engine: many probes trained at once, driven by one Lightning ``Trainer.fit``.
+
+A *probe* (:class:`ProbeSpec`) is a head (linear or one-hidden-layer MLP, :mod:`probes.heads`) with its learning
+rate, dropout and seed, reading one *input* (a layer) of the stacked inputs ``x (U, N, D)``. One fit trains every
+probe of a list at once: every grid point of a sweep, every layer, every seed.
+
+How (and why it equals fitting each probe alone)
+------------------------------------------------
+- **Banks.** Probes with the same (hidden width, learning rate) live in one :class:`HeadBank`, their weights stacked
+  on a leading probe axis ``P``; a forward is one batched matmul (``torch.bmm``) per layer of the head. Each bank is
+  one parameter group of one ``torch.optim.AdamW``, so every probe gets exactly the AdamW update it would get alone
+  (AdamW is element-wise; the loss is the sum of the probes' own mean losses, so each probe's gradient is its own).
+- **Same randomness as alone.** Everything random depends only on the probe's seed: initial weights (``nn.Linear``'s
+  rule, U(±1/√fan_in), drawn from a generator seeded by the seed), the shuffling of the training rows (one
+  permutation per data epoch from the seed's generator; probes sharing a seed share their batches), and dropout (a
+  uniform draw per step from the seed's generators, shared by the seed's probes; a probe drops where the draw is below
+  its rate). A probe fitted in a batch of 288 sees exactly the batches, masks and initial weights of a one-probe fit
+  (tested to float tolerance).
+- **Rounds.** Lightning's epoch is one *round* = the steps between two validations: a data epoch (``val_every``
+  epochs) by default, or ``steps_per_round`` steps (the framewise schedule at real size, see
+  :func:`round_schedule`). Each Lightning training step is one optimizer step for all probes (manual optimisation,
+  batch rows gathered by index from tensors kept on the device: no per-row ``Dataset``, no collate).
+- **Validation in bulk.** After each round every live probe scores the whole validation split in one pass
+  (``(P, N_valid, K)`` probabilities), and the metric is computed for all probes together (:mod:`probes.batched_metrics`
+  or a task's batched metric); the validation loss (the training loss on the validation rows) breaks ties.
+- **Early stopping per probe.** Each probe keeps its own best score, best round and best weights (copied on
+  improvement) and its own patience counter. A probe whose patience runs out is *retired*: its best weights leave
+  the bank and the bank shrinks (parameters and AdamW state sliced in place), so the remaining rounds cost only what the
+  live probes need. The fit ends when every probe has stopped or ``max_epochs`` rounds are done.
+
+"Better" = a strictly higher validation score, or (``tie_break="loss"``) the same score and a strictly lower
+validation loss; a non-finite score or loss counts as the worst.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.adam import adam as torch_adam_functional
+
+__all__ = ["ProbeSpec", "Split", "ProbeOutcome", "HeadBank", "fit_many", "round_schedule", "EVAL_ROWS",
+           "derive_seed", "estimate_fit_bytes", "torch_device"]
+
+#: Rows per forward pass at validation / prediction time (the same chunking in both, so scores reproduce exactly).
+EVAL_ROWS = 8192
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One probe: head (``hidden`` = 0 → linear), ``dropout``, AdamW ``lr``, ``seed``, and which input slot of the
+    stacked inputs it reads (``input``, e.g. the index of a layer)."""
+
+    lr: float
+    hidden: int
+    dropout: float
+    seed: int = 0
+    input: int = 0
+
+    def hparams(self) -> dict:
+        return {"lr": float(self.lr), "hidden": int(self.hidden), "dropout": float(self.dropout)}
+
+
+@dataclass
+class Split:
+    """Inputs and targets of one split for the engine.
+
+    ``x``: ``(U, N, D)`` float32 — the same ``N`` rows seen through ``U`` inputs (layers), already standardised;
+    ``y``: ``(N,)`` int class (``"ce"`` loss) or ``(N, K)`` float targets in [0, 1] (``"bce"``); ``segments``:
+    ``(T + 1,)`` row offsets of the ``T`` tracks (a track's rows are contiguous).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    segments: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.x.shape[1])
+
+
+@dataclass
+class ProbeOutcome:
+    """What a fit returns per probe: its best weights (a one-probe :class:`HeadBank` state, CPU) and its history.
+
+    ``history`` lists ``(round, val_score)``; ``val_losses`` the matching validation losses; ``best_round`` is
+    0-based (-1 if never validated); ``rounds_run`` counts the rounds it trained before it stopped."""
+
+    spec: ProbeSpec
+    state: dict
+    val_score: float
+    best_round: int
+    rounds_run: int
+    history: list = field(default_factory=list)
+    val_losses: list = field(default_factory=list)
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """A 63-bit seed for one purpose ("init", "shuffle", "dropout-in", "dropout-hidden") of a probe seed."""
+    return int.from_bytes(hashlib.blake2b(f"{int(seed)}:{purpose}".encode(), digest_size=8).digest(), "little") >> 1
+
+
+def torch_device(device: str) -> tuple[str, int | list[int], torch.device]:
+    """``device`` ("cpu", "cuda", "cuda:N", "gpu") → (Lightning accelerator, devices, torch.device)."""
+    d = torch.device("cuda" if device == "gpu" else device)
+    if d.type == "cpu":
+        return "cpu", 1, d
+    if d.type == "cuda":
+        return "gpu", [d.index or 0], torch.device("cuda", d.index or 0)
+    raise ValueError(f"unsupported device {device!r}; use 'cpu' or 'cuda[:N]'")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A bank of heads
+# ----------------------------------------------------------------------------------------------------------------
+class HeadBank(nn.Module):
+    """``P`` heads of one shape (``hidden``; 0 = linear) stacked on a leading axis (see :mod:`probes.heads`)::
+
+        linear:  Dropout(p) → Linear(D, K)                      w (P, D, K), b (P, 1, K)
+        MLP:     Linear(D, H) → ReLU → Dropout(p) → Linear(H, K) w1 (P, D, H), b1 (P, 1, H), w2 (P, H, K), b2 (P, 1, K)
+
+    ``forward(x (P, B, D), drop (P, B, D|H) or None)`` → logits ``(P, B, K)``; ``drop`` is the dropout *scale*
+    (0 or 1 / (1 − p) per element), applied to the input (linear) or to the hidden activations (MLP).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int, n: int):
+        super().__init__()
+        self.in_dim, self.out_dim, self.hidden = int(in_dim), int(out_dim), int(hidden)
+        if self.hidden > 0:
+            self.w1 = nn.Parameter(torch.empty(n, in_dim, hidden))
+            self.b1 = nn.Parameter(torch.empty(n, 1, hidden))
+            self.w2 = nn.Parameter(torch.empty(n, hidden, out_dim))
+            self.b2 = nn.Parameter(torch.empty(n, 1, out_dim))
+        else:
+            self.w = nn.Parameter(torch.empty(n, in_dim, out_dim))
+            self.b = nn.Parameter(torch.empty(n, 1, out_dim))
+
+    @property
+    def n(self) -> int:
+        return int(next(iter(self.parameters())).shape[0])
+
+    @property
+    def drop_dim(self) -> int:
+        return self.hidden if self.hidden > 0 else self.in_dim
+
+    def init_probe(self, i: int, seed: int) -> None:
+        """``nn.Linear``'s initialisation (weights and biases U(±1/√fan_in)) for probe ``i``, drawn from a generator
+        seeded by ``seed`` in layer order (weight, bias, weight, bias)."""
+        g = torch.Generator().manual_seed(derive_seed(seed, "init"))
+
+        def draw(rows: int, cols: int, fan_in: int) -> torch.Tensor:
+            bound = 1.0 / math.sqrt(fan_in)
+            return (torch.rand(rows, cols, generator=g, dtype=torch.float32) * 2 - 1) * bound
+
+        with torch.no_grad():
+            if self.hidden > 0:
+                self.w1[i].copy_(draw(self.hidden, self.in_dim, self.in_dim).T)
+                self.b1[i, 0].copy_(draw(1, self.hidden, self.in_dim)[0])
+                self.w2[i].copy_(draw(self.out_dim, self.hidden, self.hidden).T)
+                self.b2[i, 0].copy_(draw(1, self.out_dim, self.hidden)[0])
+            else:
+                self.w[i].copy_(draw(self.out_dim, self.in_dim, self.in_dim).T)
+                self.b[i, 0].copy_(draw(1, self.out_dim, self.in_dim)[0])
+
+    def forward(self, x: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        if self.hidden > 0:
+            h = torch.relu(torch.baddbmm(self.b1, x, self.w1))
+            if drop is not None:
+                h = h * drop
+            return torch.baddbmm(self.b2, h, self.w2)
+        if drop is not None:
+            x = x * drop
+        return torch.baddbmm(self.b, x, self.w)
+
+    @torch.no_grad()
+    def keep(self, idx: torch.Tensor) -> None:
+        """Keep only the probes ``idx`` (in that order): parameters sliced in place, gradients dropped (an optimizer
+        keeps its parameter objects; see :meth:`ProbeAdamW.keep_group` for its state)."""
+        for p in self.parameters():
+            p.data = p.data.index_select(0, idx.to(p.device))
+            p.grad = None
+
+    def probe_state(self, i: int) -> dict:
+        """Probe ``i``'s weights as a one-probe bank state (clones, on the bank's device)."""
+        return {k: v[i:i + 1].detach().clone() for k, v in self.state_dict().items()}
+
+
+def head_flops(in_dim: int, hidden: int, out_dim: int) -> tuple[int, int]:
+    """(training flops per row, forward flops per row) of one head: forward ``2(DH + HK)`` (MLP) or ``2DK``
+    (linear); training adds the backward (weight gradients, and the hidden gradient of an MLP; no input gradient)."""
+    if hidden > 0:
+        fwd = 2 * (in_dim * hidden + hidden * out_dim)
+        return fwd + 2 * in_dim * hidden + 4 * hidden * out_dim, fwd
+    fwd = 2 * in_dim * out_dim
+    return 2 * fwd, fwd
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The schedule of training batches
+# ----------------------------------------------------------------------------------------------------------------
+def round_schedule(n_rows: int, batch_size: int, val_every: int = 1, steps_per_round: int | None = None) -> dict:
+    """Steps per round for ``n_rows`` training rows: ``val_every`` data epochs (``ceil(n / batch)`` steps each, the
+    last batch partial) — or ``steps_per_round`` when given and shorter (the schedule for large framewise sets:
+    validation every N steps instead of after 350 k frames)."""
+    per_epoch = max(1, math.ceil(n_rows / max(1, batch_size)))
+    epoch_based = steps_per_round is None or steps_per_round >= per_epoch * val_every
+    steps = per_epoch * int(val_every) if epoch_based else int(steps_per_round)
+    return {"steps_per_epoch": per_epoch, "steps_per_round": steps, "unit": "epoch" if epoch_based else "step",
+            "val_every": int(val_every) if epoch_based else None}
+
+
+class _Batches(torch.utils.data.IterableDataset):
+    """Training batches as row indices ``(S, b)`` (one row per distinct seed), ``steps`` per Lightning epoch.
+
+    Per seed, rows are drawn epoch by epoch from ``torch.randperm`` of the seed's own generator; batches of
+    ``batch_size`` rows, the last one of an epoch partial. The iterator continues across Lightning epochs, so a round
+    may end inside a data epoch (the step schedule). Probes sharing a seed share every batch; a probe's batches depend
+    only on its seed, never on the other probes.
+    """
+
+    def __init__(self, n_rows: int, batch_size: int, seeds: Sequence[int], steps: int):
+        self.n, self.bs, self.steps = int(n_rows), int(batch_size), int(steps)
+        self.gens = [torch.Generator().manual_seed(derive_seed(s, "shuffle")) for s in seeds]
+        self.perms: torch.Tensor | None = None
+        self.pos = 0
+        self.epochs_started = 0
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def _next(self) -> torch.Tensor:
+        if self.perms is None or self.pos >= self.n:
+            self.perms = torch.stack([torch.randperm(self.n, generator=g) for g in self.gens])
+            self.pos = 0
+            self.epochs_started += 1
+        out = self.perms[:, self.pos:self.pos + self.bs]
+        self.pos += self.bs
+        return out
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            yield self._next()
+
+
+class _OneShot(torch.utils.data.Dataset):
+    """The validation "loader": one item per Lightning validation = the number of rows (scored in bulk)."""
+
+    def __init__(self, n_rows: int):
+        self.n = n_rows
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, i):
+        return self.n
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The LightningModule
+# ----------------------------------------------------------------------------------------------------------------
+class ProbeAdamW(torch.optim.Optimizer):
+    """AdamW with one learning rate per probe of stacked parameters (leading axis = probe).
+
+    Each parameter group holds the parameters of one bank and ``lrs``, the learning rate of each of its probes
+    (probes ordered by learning rate). The update is torch's own AdamW (the functional ``torch.optim.adam.adam`` with decoupled
+    weight decay; the fused kernel on CPU and CUDA) applied to each contiguous run of probes sharing a learning rate —
+    3 runs for the 12-point grid — so each probe gets exactly the update a one-probe ``torch.optim.AdamW`` would give
+    it. :meth:`keep_group` drops retired probes from a group's moments.
+    """
+
+    def __init__(self, groups: list[dict], weight_decay: float = 1e-2, betas=(0.9, 0.999), eps: float = 1e-8):
+        super().__init__(groups, {"weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
+                                  "lrs": []})
+        self.n_steps = 0
+
+    @staticmethod
+    def runs(lrs: Sequence[float]) -> list[tuple[int, int, float]]:
+        """``(start, stop, lr)`` of each contiguous run of equal learning rates."""
+        out, start = [], 0
+        for i in range(1, len(lrs) + 1):
+            if i == len(lrs) or lrs[i] != lrs[start]:
+                out.append((start, i, float(lrs[start])))
+                start = i
+        return out
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.n_steps += 1
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None and p.shape[0] > 0]
+            if not params:
+                continue
+            for p in params:
+                st = self.state[p]
+                if not st:
+                    st["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            dev = params[0].device
+            fused = dev.type in ("cpu", "cuda")
+            for a, b, lr in self.runs(group["lrs"]):
+                # the probes of a run have all taken n_steps steps (torch increments the counters in the call)
+                steps = [torch.tensor(float(self.n_steps - 1), dtype=torch.float32, device=dev if fused else "cpu")
+                         for _ in params]
+                torch_adam_functional(
+                    [p[a:b] for p in params], [p.grad[a:b] for p in params],
+                    [self.state[p]["exp_avg"][a:b] for p in params],
+                    [self.state[p]["exp_avg_sq"][a:b] for p in params], [], steps, fused=fused,
+                    foreach=None if fused else True, decoupled_weight_decay=True, amsgrad=False,
+                    beta1=group["betas"][0], beta2=group["betas"][1], lr=lr, weight_decay=group["weight_decay"],
+                    eps=group["eps"], maximize=False)
+        return loss
+
+    def keep_group(self, g: int, idx: torch.Tensor, lrs: Sequence[float]) -> None:
+        """After group ``g``'s parameters were sliced to the probes ``idx``: slice their moments the same way."""
+        group = self.param_groups[g]
+        for p in group["params"]:
+            st = self.state.get(p)
+            if st:
+                for k in ("exp_avg", "exp_avg_sq"):
+                    st[k] = st[k].index_select(0, idx.to(st[k].device))
+        group["lrs"] = [float(x) for x in lrs]
+
+
+class BatchedProbes(L.LightningModule):
+    """All probes of one fit as one LightningModule (manual optimisation; see the module docstring).
+
+    One :class:`HeadBank` per head shape (linear; MLP of a hidden width), holding every learning rate, dropout, input
+    and seed of that shape, ordered by (lr, dropout, input, seed): one batched matmul per layer of the head, and
+    contiguous learning-rate runs for :class:`ProbeAdamW`. Each step gathers the batch rows once for every (input,
+    seed); a bank whose probes all read one (input, seed) uses it as a stride-0 view, others gather their slots.
+    Dropout masks are drawn once per step per (seed, width); each rate's scale is computed once and every probe
+    takes its row (all ones for a probe without dropout).
+    """
+
+    def __init__(self, specs: Sequence[ProbeSpec], in_dim: int, out_dim: int, loss: str, weight_decay: float,
+                 train: Split, valid: Split, val_metric: Callable, patience: int, tie_break: str,
+                 max_rounds: int):
+        super().__init__()
+        if loss not in ("bce", "ce"):
+            raise ValueError(f"loss must be 'bce' or 'ce', got {loss!r}")
+        if tie_break not in ("loss", "first"):
+            raise ValueError(f"tie_break must be 'loss' or 'first', got {tie_break!r}")
+        self.automatic_optimization = False
+        self.specs = list(specs)
+        self.loss_name, self.weight_decay = loss, float(weight_decay)
+        self.train_split, self.valid_split = train, valid
+        self.val_metric, self.patience, self.tie_break = val_metric, int(patience), tie_break
+        self.max_rounds = int(max_rounds)
+        self.seeds = sorted({s.seed for s in self.specs})
+        self.inputs = sorted({s.input for s in self.specs})
+        self.banks = nn.ModuleList()
+        self.members: list[list[int]] = []      # per bank: indices into self.specs of its live probes
+        for hidden in sorted({s.hidden for s in self.specs}):
+            ids = sorted((i for i, s in enumerate(self.specs) if s.hidden == hidden),
+                         key=lambda i: (self.specs[i].lr, self.specs[i].dropout, self.specs[i].input,
+                                        self.specs[i].seed, i))
+            bank = HeadBank(in_dim, out_dim, hidden, len(ids))
+            for j, i in enumerate(ids):
+                bank.init_probe(j, self.specs[i].seed)
+            self.banks.append(bank)
+            self.members.append(ids)
+        n = len(self.specs)
+        self.best_key: list[tuple | None] = [None] * n
+        self.best_score = [float("nan")] * n
+        self.best_round = [-1] * n
+        self.wait = [0] * n
+        self.rounds_run = [0] * n
+        self.history: list[list] = [[] for _ in range(n)]
+        self.val_losses: list[list] = [[] for _ in range(n)]
+        self.best_state: list[dict | None] = [None] * n
+        self.finished: dict[int, dict] = {}      # spec index → best state of retired probes
+        self.__dict__["_meta"] = None            # per-bank index tensors (rebuilt after retirements)
+
+    # -- per-bank index tensors ------------------------------------------------------------------------------------
+    def _bank_meta(self) -> list[dict]:
+        """Per bank: ``slots`` (input_pos * S + seed_pos per probe, or None when all probes share one slot, given as
+        ``slot``), ``seed_idx`` (None with one seed), ``drop_idx`` (row of the dropout table per probe, None when
+        no probe drops)."""
+        if self.__dict__["_meta"] is None:
+            n_s = len(self.seeds)
+            out = []
+            for k, ids in enumerate(self.members):
+                sp = [self.specs[i] for i in ids]
+                slots = [self.inputs.index(s.input) * n_s + self.seeds.index(s.seed) for s in sp]
+                seeds = [self.seeds.index(s.seed) for s in sp]
+                rates = self._rates[k]
+                drop = [0 if s.dropout <= 0 else 1 + rates.index(s.dropout) * n_s + self.seeds.index(s.seed)
+                        for s in sp]
+                t = lambda v: torch.tensor(v, dtype=torch.long, device=self.device)  # noqa: E731
+                out.append({"slot": slots[0] if len(set(slots)) == 1 else None,
+                            "slots": None if len(set(slots)) <= 1 else t(slots),
+                            "seed_idx": None if n_s == 1 else t(seeds),
+                            "drop_idx": None if not any(drop) else t(drop),
+                            "inputs": sorted(set(s.input for s in sp))})
+            self.__dict__["_meta"] = out
+        return self.__dict__["_meta"]
+
+    def on_fit_start(self) -> None:
+        dev = self.device
+        self.__dict__["_meta"] = None
+        self._input_index = torch.tensor(self.inputs, dtype=torch.long, device=dev)
+        self._rates = [sorted({self.specs[i].dropout for i in ids if self.specs[i].dropout > 0})
+                       for ids in self.members]
+        widths = {bank.drop_dim for bank, r in zip(self.banks, self._rates) if r}
+        self._drop_gens = {w: [torch.Generator(device=dev).manual_seed(derive_seed(s, f"dropout-{w}"))
+                               for s in self.seeds] for w in sorted(widths)}
+
+    def _scales(self, cache: dict, k: int, b: int) -> torch.Tensor | None:
+        """Dropout scale ``(P, b, W)`` of bank ``k`` for this step: per probe, ``1 / (1 - q)`` where its seed's
+        16-bit draw keeps the element and 0 where it drops it (:func:`dropout_threshold`), all ones without
+        dropout; None when no probe of the bank drops."""
+        meta = self._bank_meta()[k]
+        if meta["drop_idx"] is None:
+            return None
+        w = self.banks[k].drop_dim
+        if w not in cache:
+            cache[w] = torch.stack([uniform16(b, w, g) for g in self._drop_gens[w]])   # (S, b, W) int16
+        key = (w, tuple(self._rates[k]))
+        if key not in cache:
+            u = cache[w]
+            rows = [torch.ones(1, b, w, device=self.device)]
+            rows += [(u >= dropout_threshold(r)).to(torch.float32).mul_(1.0 / (1.0 - applied_dropout(r)))
+                     for r in self._rates[k]]
+            cache[key] = torch.cat(rows)                                       # (1 + R * S, b, W)
+        return cache[key].index_select(0, meta["drop_idx"])
+
+    def _loss_sum(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Σ over probes of each probe's mean loss: logits ``(P, b, K)``, targets ``(P or 1, b[, K])``."""
+        p, b, k = logits.shape
+        if self.loss_name == "bce":
+            return nn.functional.binary_cross_entropy_with_logits(
+                logits, y.expand_as(logits), reduction="sum") / (b * k)
+        yy = y.expand(p, b)
+        ce = nn.functional.cross_entropy(logits.reshape(p * b, k), yy.reshape(p * b), ignore_index=-1,
+                                         reduction="none").reshape(p, b)
+        return (ce.sum(dim=1) / (yy >= 0).sum(dim=1).clamp_min(1)).sum()
+
+    # -- training ----------------------------------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        idx = batch.to(self.device, non_blocking=True)                 # (S, b)
+        opt = self.optimizers()
+        n_s, b = idx.shape
+        x_all = self.train_split.x
+        x_step = x_all[self._input_index[:, None, None], idx[None]]     # (U, S, b, D): the one gather of the step
+        x_step = x_step.reshape(-1, b, x_all.shape[2])
+        y_step = self.train_split.y[idx]                                # (S, b[, K])
+        cache: dict = {}
+        total = None
+        for k, bank in enumerate(self.banks):
+            if bank.n == 0:
+                continue
+            meta = self._bank_meta()[k]
+            x = x_step[meta["slot"]].expand(bank.n, b, -1) if meta["slot"] is not None else \
+                x_step.index_select(0, meta["slots"])
+            logits = bank(x, self._scales(cache, k, b))
+            y = y_step if meta["seed_idx"] is None else y_step.index_select(0, meta["seed_idx"])
+            loss = self._loss_sum(logits, y)
+            total = loss if total is None else total + loss
+        if total is None:
+            return None
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        opt.step()
+        return None
+
+    def configure_optimizers(self):
+        return ProbeAdamW([{"params": list(bank.parameters()), "lrs": [self.specs[i].lr for i in ids]}
+                           for bank, ids in zip(self.banks, self.members)], weight_decay=self.weight_decay)
+
+    # -- validation --------------------------------------------------------------------------------------------
+    def validation_step(self, batch, batch_idx):
+        probs, losses, order = self.score_split(self.valid_split)
+        if not order:
+            return
+        scores = np.asarray(self.val_metric(probs), dtype=np.float64).reshape(-1)
+        self._update(order, scores, losses.cpu().numpy())
+
+    @torch.no_grad()
+    def score_split(self, split: Split) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Probabilities ``(P_live, N, K)`` (float32, device) and mean losses ``(P_live,)`` of every live probe on
+        ``split`` (no dropout; chunks of :data:`EVAL_ROWS` rows, one batched matmul per input), and the spec index
+        of each probe row."""
+        outs, losses, order = [], [], []
+        n = split.n_rows
+        for k, bank in enumerate(self.banks):
+            if bank.n == 0:
+                continue
+            ids = self.members[k]
+            probs = torch.empty(bank.n, n, bank.out_dim, device=self.device)
+            per_probe = torch.zeros(bank.n, dtype=torch.float64, device=self.device)
+            inputs = [self.specs[i].input for i in ids]
+            for u in sorted(set(inputs)):
+                sel = [j for j, v in enumerate(inputs) if v == u]
+                sub = bank if len(sel) == bank.n else _SubBank(bank, torch.tensor(sel, device=self.device))
+                for start in range(0, n, EVAL_ROWS):
+                    x = split.x[u, start:start + EVAL_ROWS]
+                    logits = sub(x.expand(len(sel), *x.shape))
+                    y = split.y[start:start + EVAL_ROWS][None]
+                    loss = self._per_probe_loss(logits, y).to(torch.float64) * logits.shape[1]
+                    p = self.probabilities(logits)
+                    if len(sel) == bank.n:
+                        per_probe += loss
+                        probs[:, start:start + EVAL_ROWS] = p
+                    else:
+                        per_probe[sel] += loss
+                        probs[sel, start:start + EVAL_ROWS] = p
+            outs.append(probs)
+            losses.append(per_probe / max(n, 1))
+            order += ids
+        if not outs:
+            return torch.zeros(0), torch.zeros(0), []
+        return torch.cat(outs), torch.cat(losses), order
+
+    def _per_probe_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        p, b, k = logits.shape
+        if self.loss_name == "bce":
+            return nn.functional.binary_cross_entropy_with_logits(
+                logits, y.to(logits.dtype).expand_as(logits), reduction="none").mean(dim=(1, 2))
+        yy = y.expand(p, b)
+        ce = nn.functional.cross_entropy(logits.reshape(p * b, k), yy.reshape(p * b), ignore_index=-1,
+                                         reduction="none").reshape(p, b)
+        return ce.sum(dim=1) / (yy >= 0).sum(dim=1).clamp_min(1)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits) if self.loss_name == "bce" else torch.softmax(logits, dim=-1)
+
+    def _update(self, order: list[int], scores: np.ndarray, losses: np.ndarray) -> None:
+        """Early-stopping bookkeeping of one validation (see the module docstring); retires stopped probes."""
+        rnd = int(self.current_epoch)
+        stopped = set()
+        for j, i in enumerate(order):
+            score, loss = float(scores[j]), float(losses[j])
+            self.history[i].append((rnd, score))
+            self.val_losses[i].append(loss)
+            self.rounds_run[i] = rnd + 1
+            key = (_nan_low(score), -_nan_high(loss) if self.tie_break == "loss" else 0.0)
+            if self.best_key[i] is None or key > self.best_key[i]:
+                self.best_key[i], self.best_score[i], self.best_round[i], self.wait[i] = key, score, rnd, 0
+                self.best_state[i] = self._state_of(i)
+            else:
+                self.wait[i] += 1
+                if self.wait[i] >= self.patience:
+                    stopped.add(i)
+        if rnd + 1 >= self.max_rounds:
+            stopped |= set(order)
+        if stopped:
+            self._retire(stopped)
+        if all(len(m) == 0 for m in self.members):
+            self.trainer.should_stop = True
+
+    def _state_of(self, i: int) -> dict:
+        for k, ids in enumerate(self.members):
+            if i in ids:
+                return self.banks[k].probe_state(ids.index(i))
+        raise KeyError(i)
+
+    def _retire(self, stopped: set[int]) -> None:
+        opt = self.optimizers().optimizer if self._trainer is not None else None
+        for k, ids in enumerate(self.members):
+            gone = [i for i in ids if i in stopped]
+            if not gone:
+                continue
+            for i in gone:
+                self.finished[i] = {kk: v.to("cpu") for kk, v in self.best_state[i].items()}
+                self.best_state[i] = None
+            keep = [j for j, i in enumerate(ids) if i not in stopped]
+            idx = torch.tensor(keep, dtype=torch.long)
+            self.banks[k].keep(idx)
+            self.members[k] = [ids[j] for j in keep]
+            if opt is not None:
+                opt.keep_group(k, idx, [self.specs[i].lr for i in self.members[k]])
+        self.__dict__["_meta"] = None
+
+    def outcomes(self) -> list[ProbeOutcome]:
+        live = {i for ids in self.members for i in ids if self.best_state[i] is not None}
+        if live:
+            self._retire(live)
+        return [ProbeOutcome(spec=s, state=self.finished.get(i) or {}, val_score=self.best_score[i],
+                             best_round=self.best_round[i], rounds_run=self.rounds_run[i],
+                             history=list(self.history[i]), val_losses=list(self.val_losses[i]))
+                for i, s in enumerate(self.specs)]
+
+
+class _SubBank(nn.Module):
+    """A read-only view of some probes of a bank (validation of the probes that read one input)."""
+
+    def __init__(self, bank: HeadBank, idx: torch.Tensor):
+        super().__init__()
+        self.bank, self.idx = bank, idx
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bank, idx = self.bank, self.idx
+        if bank.hidden > 0:
+            h = torch.relu(torch.baddbmm(bank.b1[idx], x, bank.w1[idx]))
+            return torch.baddbmm(bank.b2[idx], h, bank.w2[idx])
+        return torch.baddbmm(bank.b[idx], x, bank.w[idx])
+
+
+def dropout_threshold(rate: float) -> int:
+    """int16 threshold of a dropout rate: an element is kept when its uniform int16 draw is ≥ this value."""
+    return int(-32768 + round(float(rate) * 65536))
+
+
+def applied_dropout(rate: float) -> float:
+    """The dropout rate actually applied: ``rate`` rounded to a multiple of 1/65536 (0.2 → 0.199997), because masks
+    come from 16-bit uniform draws (4 per 64-bit random number: a third of the cost of float draws on CPU)."""
+    return round(float(rate) * 65536) / 65536
+
+
+def uniform16(rows: int, cols: int, generator: torch.Generator) -> torch.Tensor:
+    """``(rows, cols)`` independent uniform int16 draws from ``generator`` (64-bit draws split in four)."""
+    n = rows * cols
+    words = torch.randint(-2 ** 63, 2 ** 63 - 1, ((n + 3) // 4,), generator=generator, dtype=torch.int64,
+                          device=generator.device)
+    return words.view(torch.int16)[:n].reshape(rows, cols)
+
+
+def make_adamw(params, weight_decay: float, lr: float = 1e-3) -> torch.optim.AdamW:
+    """torch's AdamW in its fused implementation (one kernel for all tensors: on CPU 9x faster than the default
+    per-tensor loop on a 3 M-parameter sweep), falling back to the multi-tensor one where fused is unsupported."""
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, ValueError):
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
+
+
+def _nan_low(v: float) -> float:
+    return -np.inf if v is None or not np.isfinite(v) else v
+
+
+def _nan_high(v: float) -> float:
+    return np.inf if v is None or not np.isfinite(v) else v
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fitting
+# ----------------------------------------------------------------------------------------------------------------
+def estimate_fit_bytes(specs: Sequence[ProbeSpec], in_dim: int, out_dim: int, batch_size: int,
+                       n_valid: int) -> int:
+    """Bytes a fit of ``specs`` needs beyond its inputs: per probe its weights × 5 (parameters, gradients, two AdamW
+    moments, best copy), its batch activations and its validation outputs (float32)."""
+    total = 0
+    for s in specs:
+        n_par = (in_dim * s.hidden + s.hidden + s.hidden * out_dim + out_dim) if s.hidden else (in_dim * out_dim
+                                                                                                  + out_dim)
+        width = s.hidden or in_dim
+        total += 4 * (5 * n_par + 3 * batch_size * (width + out_dim + in_dim) + 2 * n_valid * out_dim)
+    return total
+
+
+_QUIET_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
+_QUIET_WARNINGS = (r".*does not have many workers.*", r".*smaller than the logging interval.*",
+                   r".*GPU available but not used.*", r".*Tensor Cores.*", r".*LeafSpec.*",
+                   r".*IterableDataset.*has `__len__`.*", r".*Total length of .* across ranks.*",
+                   r".*`training_step` returned `None`.*", r".*on_fit_start.*")
+
+
+@contextlib.contextmanager
+def quiet(num_threads: int | None = None):
+    """Silence Lightning's info logs and performance hints; set torch's intra-op threads to ``num_threads`` (None:
+    unchanged); afterwards restore the thread count and torch's determinism / cudnn flags."""
+    levels = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+    det, det_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    bench = torch.backends.cudnn.benchmark
+    threads = torch.get_num_threads()
+    try:
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        if num_threads is not None and num_threads != threads:
+            torch.set_num_threads(int(num_threads))
+        with warnings.catch_warnings():
+            for msg in _QUIET_WARNINGS:
+                warnings.filterwarnings("ignore", message=msg)
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        torch.use_deterministic_algorithms(det, warn_only=det_warn)
+        torch.backends.cudnn.benchmark = bench
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+def fit_many(specs: Sequence[ProbeSpec], train: Split, valid: Split, *, loss: str, out_dim: int,
+             val_metric: Callable[[torch.Tensor], np.ndarray], max_epochs: int = 100, patience: int = 10,
+             batch_size: int = 256, weight_decay: float = 1e-2, val_every: int = 1,
+             steps_per_round: int | None = None, tie_break: str = "loss", device: str = "cpu",
+             num_threads: int | None = None, max_probes_per_fit: int | None = None) -> list[ProbeOutcome]:
+    """Train every probe of ``specs`` (see the module docstring) and return one :class:`ProbeOutcome` each, in order.
+
+    ``train`` / ``valid``: :class:`Split` tensors (moved to ``device`` here). ``val_metric(probs)`` maps the
+    validation probabilities of the live probes ``(P, N_valid, K)`` to ``(P,)`` scores (higher is better).
+    ``max_epochs`` caps the rounds, ``patience`` counts validations without improvement. ``max_probes_per_fit``
+    splits the probes into several fits (memory bound; each fit trains its share exactly as alone).
+    """
+    specs = list(specs)
+    if not specs:
+        return []
+    accelerator, devices, tdev = torch_device(device)
+    train = Split(train.x.to(tdev), train.y.to(tdev), np.asarray(train.segments))
+    valid = Split(valid.x.to(tdev), valid.y.to(tdev), np.asarray(valid.segments))
+    sched = round_schedule(train.n_rows, batch_size, val_every, steps_per_round)
+    chunk = max_probes_per_fit or len(specs)
+    outcomes: list[ProbeOutcome] = []
+    for start in range(0, len(specs), chunk):
+        part = specs[start:start + chunk]
+        module = BatchedProbes(part, train.x.shape[2], out_dim, loss, weight_decay, train, valid, val_metric,
+                               patience, tie_break, max_epochs)
+        batches = _Batches(train.n_rows, batch_size, module.seeds, sched["steps_per_round"])
+        train_loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=0)
+        val_loader = torch.utils.data.DataLoader(_OneShot(valid.n_rows), batch_size=None, num_workers=0)
+        with quiet(num_threads if tdev.type == "cpu" else None):
+            trainer = L.Trainer(accelerator=accelerator, devices=devices, max_epochs=int(max_epochs), logger=False,
+                                enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                                num_sanity_val_steps=0, check_val_every_n_epoch=1, deterministic=True)
+            trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
+        outcomes += module.outcomes()
+    return outcomes
