@@ -162,30 +162,20 @@ def cmd_run(args) -> int:
 
 
 def cmd_tasks(args) -> int:
-    from .cache import default_cache_dir
-    from .tasks import TASK_NAMES, get_task
+    from .data_location import data_status
+    from .tasks import all_tasks
 
-    root = args.data_root or os.environ.get("OMAR_BENCH_DATA")
-    cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
-    for name in TASK_NAMES:
-        task = get_task(name)
-        if task.synth_set:
-            where = cache / "synth" / task.synth_set
-            status = f"found ({where})" if where.is_dir() else "synthesised on first use"
-        elif root:
-            where = Path(root).expanduser() / task.data_subdir
-            status = f"found ({where})" if where.is_dir() else f"not found ({where})"
-        else:
-            status = "not found (set OMAR_BENCH_DATA or --data-dir)"
-        print(f"{name:24s} {task.description}\n{'':24s} data: {status}")
+    for name, task in all_tasks().items():
+        _, status = data_status(task, args.data_root, args.cache_dir)
+        metric = f"{task.primary.key}{' (lower is better)' if task.primary.lower_is_better else ''}"
+        print(f"{name:24s} {task.description}\n{'':24s} metric: {metric}; data: {status}")
     print("\nlayouts:")
     seen = set()
-    for name in TASK_NAMES:
-        task = get_task(name)
-        if task.synth_set or task.layout in seen:
+    for task in all_tasks().values():
+        if task.synth_set or (task.data_subdir, task.layout) in seen:
             continue
-        seen.add(task.layout)
-        print(f"  {task.data_subdir + '/':10s} {task.layout}")
+        seen.add((task.data_subdir, task.layout))
+        print(f"  {task.data_subdir + '/':12s} {task.layout}")
     return 0
 
 
@@ -299,13 +289,15 @@ def user_errors() -> tuple[type, ...]:
     from omar_rq.hub import ModelNotFound
     from omar_rq.views.encodec import EncodecWeightsNotFound
 
+    from .data_location import DataNotFound
     from .datasets import DatasetLayoutError
     from .registry import CheckpointNotFound, UnknownModel
-    from .runner import DataNotFound, TooManyBadFiles
-    from .tasks import UnknownTask
+    from .runner import TooManyBadFiles
+    from .tasks import EmptySplit, TooFewTracks, UnknownTask
 
     return (DatasetLayoutError, DataNotFound, TooManyBadFiles, UnknownTask, UnknownModel, CheckpointNotFound,
-            ModelNotFound, CheckpointError, ConfigError, EncodecWeightsNotFound, AudioLoadError)
+            ModelNotFound, CheckpointError, ConfigError, EncodecWeightsNotFound, AudioLoadError, TooFewTracks,
+            EmptySplit)
 
 
 def main(argv=None) -> int:

@@ -41,10 +41,30 @@ _SUFFIX = {"md": ".md", "latex": ".tex", "csv": ".csv"}
 
 @dataclass(frozen=True)
 class Column:
+    """A table column: a label and a task; the metric is the task's primary metric (``metric_key`` only names it for
+    a task this version does not know, whose measured cells then read "not run")."""
+
     label: str
     task: str
-    metric: str
-    run: bool = True  # False: our harness never runs this task; measured cells read "not run"
+    metric_key: str | None = None
+
+    @property
+    def spec(self):
+        from benchmarks.tasks import find_task
+
+        return find_task(self.task)
+
+    @property
+    def metric(self) -> str:
+        return self.spec.primary.key if self.spec is not None else (self.metric_key or "")
+
+    @property
+    def lower_is_better(self) -> bool:
+        return bool(self.spec.primary.lower_is_better) if self.spec is not None else False
+
+    @property
+    def run(self) -> bool:
+        return self.spec is not None
 
 
 @dataclass(frozen=True)
@@ -61,9 +81,9 @@ class TableDef:
         return f"fixed:{self.layer}" if self.layer is not None else "best-by-validation"
 
 
-MTAT = Column("MTAT", "mtat", "pr_auc_macro")
-NSYNTH = Column("Nsynth", "nsynth-pitch", "accuracy")
-BEATS = Column("Beattracking", "beats", "f_measure")
+MTAT = Column("MTAT", "mtat")
+NSYNTH = Column("Nsynth", "nsynth-pitch")
+BEATS = Column("Beattracking", "beats")
 DEV_LAYER = 6  # protocols.md: the development tables used block 6
 
 TABLES: dict[str, TableDef] = {t.name: t for t in (
@@ -71,18 +91,18 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
     TableDef("multiview", "Multi-view Discogs23", (MTAT, NSYNTH, BEATS), DEV_LAYER, "registry", "multiview"),
     TableDef("freesound", "FreeSound", (MTAT, NSYNTH), DEV_LAYER, "registry", "freesound"),
     TableDef("released", "Released models", (
-        Column("Tagging", "mtat", "pr_auc_macro"),
-        Column("Difficulty", "difficulty", "mse", run=False),
-        Column("Pitch", "nsynth-pitch", "accuracy"),
-        Column("Chord", "chords", "accuracy", run=False),
-        Column("Beat", "beats", "f_measure"),
-        Column("Structure", "structure", "accuracy", run=False),
+        Column("Tagging", "mtat"),
+        Column("Difficulty", "difficulty", "mse_macro"),
+        Column("Pitch", "nsynth-pitch"),
+        Column("Chord", "chords", "accuracy"),
+        Column("Beat", "beats"),
+        Column("Structure", "structure", "accuracy"),
     ), None, "registry", "released"),
     TableDef("offline", "Offline synthesised suite", (
-        Column("synth-mtat", "synth-mtat", "pr_auc_macro"),
-        Column("synth-nsynth-pitch", "synth-nsynth-pitch", "accuracy"),
-        Column("synth-nsynth-instrument", "synth-nsynth-instrument", "accuracy"),
-        Column("synth-beats", "synth-beats", "f_measure"),
+        Column("synth-mtat", "synth-mtat"),
+        Column("synth-nsynth-pitch", "synth-nsynth-pitch"),
+        Column("synth-nsynth-instrument", "synth-nsynth-instrument"),
+        Column("synth-beats", "synth-beats"),
     ), None, "records", None),
 )}
 

@@ -34,7 +34,7 @@ RECORDS_SUBDIR = "records"
 KEY_FIELDS = ("model", "task", "layer", "probe", "seed")
 REQUIRED_FIELDS = KEY_FIELDS + ("metrics", "validation")
 # Metrics where smaller is better; everything else is maximised (used when choosing by validation score).
-LOWER_IS_BETTER = frozenset({"mse", "rmse", "mae", "loss", "error", "wer", "cer"})
+LOWER_IS_BETTER = frozenset({"mse", "mse_macro", "rmse", "mae", "loss", "error", "wer", "cer"})
 
 
 class RecordWarning(UserWarning):
@@ -259,16 +259,21 @@ def find_record(results_dir: str | os.PathLike, model: str, task: str, layer: in
 
 # ---- choosing among records ----------------------------------------------------------------------------------------
 def lower_is_better(metric: str) -> bool:
+    """For records that do not say (``validation.lower_is_better``, written by every run of this version): whether
+    the metric's name is an error-like one."""
     return metric.lower() in LOWER_IS_BETTER
 
 
 def validation_score(rec: dict) -> float | None:
-    """The record's validation value oriented so that larger is better (negated for error-like metrics); None if
-    absent or not finite."""
+    """The record's validation value oriented so that larger is better (negated when lower is better: the record's
+    ``validation.lower_is_better``, else the metric's name); None if absent or not finite."""
     v = rec.get("validation")
     if not isinstance(v, dict) or not _is_number(v.get("value")) or not math.isfinite(v["value"]):
         return None
-    return -v["value"] if lower_is_better(str(v.get("metric", ""))) else float(v["value"])
+    lower = v.get("lower_is_better")
+    if not isinstance(lower, bool):
+        lower = lower_is_better(str(v.get("metric", "")))
+    return -v["value"] if lower else float(v["value"])
 
 
 def best_by_validation(records: Iterable[dict]) -> dict | None:

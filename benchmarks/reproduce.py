@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from omar_rq.config import read_depth
 from omar_rq.loading import find_config
@@ -24,6 +23,7 @@ from .encoders import MODEL_CONFIGS, PROJECT_ROOT, MelBaseline, locate, record_n
 from .leaderboard import TABLES
 from .records import find_record
 from .registry import default_registry
+from .data_location import data_dir_for
 from .runner import RunOptions, parse_layers, run
 
 #: Models of the offline table when ``--models`` is not given: the floor and a small OMAR-RQ model.
@@ -96,17 +96,15 @@ def reproduce(table: str, models=None, data_root: str | None = None, results_dir
         from .tasks import get_task
 
         task = get_task(cell.task)
-        data_dir = None
-        if data_root and not task.synth_set:
-            data_dir = str(Path(data_root).expanduser() / task.data_subdir)
         try:
+            data_dir = None if task.synth_set else str(data_dir_for(task, data_root=data_root))
             result = run(RunOptions(model=cell.model, task=cell.task, data_dir=data_dir,
                                     layers=",".join(map(str, cell.layers)), probe=probe, seed=seed,
                                     results_dir=results_dir, progress=progress, **run_kwargs))
             best = result.best()
             cell.status = "ran"
-            cell.detail = f"{task.primary_metric} {best['metrics'].get(task.primary_metric, float('nan')):.3f} " \
-                          f"(layer {best['layer']})"
+            key = task.primary.key
+            cell.detail = f"{key} {best['metrics'].get(key, float('nan')):.3f} (layer {best['layer']})"
         except Exception as e:  # noqa: BLE001 - a missing checkpoint or dataset must not stop the other cells
             cell.status, cell.detail = "failed", f"{type(e).__name__}: {e}"
         if progress:

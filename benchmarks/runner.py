@@ -1,16 +1,29 @@
 """``omar-bench run``: one model on one task → one result record per requested layer.
 
-audio → frontend → encoder → embedding cache → probe (grid sweep, early stopping, best validation point) → metrics →
-record. Embeddings come from the cache when present, so re-running, sweeping layers or changing probes costs only the
-probe training.
+Named stages, each one step:
+
+1. **locate** the model (cheap: a wrong name fails before any data is read) and the data (:mod:`.data_location`);
+2. **load** the task (:meth:`Task.load` → a ``Prepared`` task: index, options, flags);
+3. **extract** every file's embeddings for all requested layers into the cache (:mod:`.extract`; cached entries are
+   reused, unreadable audio is skipped and listed);
+4. **consolidate** the usable files' vectors into per-layer memory-mappable arrays (:mod:`.arrays`; built once,
+   reused by later runs; a damaged cache entry is reported, deleted and recomputed);
+5. **probe**: for every fold, one batched sweep trains the protocol's grid for every layer and seed at once
+   (:func:`probes.training.sweep_layers`, chunked to the memory budget), and the best validation point of each
+   (layer, seed) is scored on the test split (:meth:`Task.evaluate`);
+6. **record** one JSON record per layer (:mod:`.records`).
 
 Bad audio: files that cannot be decoded are skipped, listed in the record (``dataset.skipped_files``) and counted.
 The run fails only when more than ``max_bad_fraction`` (default 25 %) of the dataset's files are unusable — a sign of
 a wrong folder or a broken download rather than a few bad files.
+
+Framewise probes at real size use a step schedule (:data:`FRAME_STEPS_PER_ROUND`): validation every N optimizer
+steps instead of once per pass over hundreds of thousands of frames; ``patience`` counts those validations. Sets
+whose training epoch is shorter than N steps validate every epoch as before. The record's ``protocol.schedule`` says
+which was used.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import platform
 import sys
@@ -21,21 +34,19 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .arrays import CorruptEntries, LayerArrays, consolidate
 from .cache import EmbeddingCache, default_cache_dir
+from .data_location import DATA_ENV, SYNTH_CONFIG_ENV, DataNotFound, data_dir_for
 from .datasets import DatasetLayoutError
 from .encoders import Encoder, load_encoder, locate
-from .extract import extract
+from .extract import Extraction, extract
 from .records import write_record
-from .tasks import Task, get_task
+from .tasks import Prepared, Task, get_task
 
-DATA_ENV = "OMAR_BENCH_DATA"
-SYNTH_CONFIG_ENV = "OMAR_BENCH_SYNTH_CONFIG"   # another sizes/seeds TOML for the synthesised sets (default cfg/synth.toml)
 RESULTS_ENV = "OMAR_BENCH_RESULTS"
 DEFAULT_MAX_BAD_FRACTION = 0.25
-
-
-class DataNotFound(FileNotFoundError):
-    pass
+#: Validation interval (optimizer steps) of framewise probes whose training epoch is longer than this.
+FRAME_STEPS_PER_ROUND = 200
 
 
 class TooManyBadFiles(RuntimeError):
@@ -77,28 +88,12 @@ class RunResult:
 
     def best(self) -> dict:
         """The record with the best validation value (the layer a table with "best layer" would show)."""
-        return max(self.records, key=lambda r: (r["validation"]["value"], -r["layer"]))
+        v = self.task.validation
+        return max(self.records, key=lambda r: (v.oriented(r["validation"]["value"]), -r["layer"]))
 
 
 def default_results_dir() -> Path:
     return Path(os.environ.get(RESULTS_ENV) or "results")
-
-
-def resolve_data_dir(task: Task, data_dir: str | None, cache_dir: Path, progress: bool = True) -> Path:
-    """``--data-dir``, else the synthesised set for synth-* tasks, else ``$OMAR_BENCH_DATA/<task folder>``."""
-    if data_dir:
-        return Path(data_dir).expanduser()
-    if task.synth_set:
-        from .synth import synthesize
-
-        config = os.environ.get(SYNTH_CONFIG_ENV) or None
-        return Path(synthesize(cache_dir / "synth", sets=(task.synth_set,), config=config,
-                               progress=progress)[task.synth_set])
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser() / task.data_subdir
-    raise DataNotFound(f"task {task.name} needs its dataset: pass --data-dir DIR, or set {DATA_ENV}=ROOT to use "
-                       f"ROOT/{task.data_subdir}. Expected layout: {task.layout}. (No dataset at hand? The "
-                       f"synth-* tasks run on synthesised data: omar-bench tasks lists them.)")
 
 
 #: The development tables' layer (0-based block); shallower models use their last block.
@@ -153,99 +148,180 @@ def _say(msg: str, progress: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# stages
+# ----------------------------------------------------------------------------------------------------------------
+def extract_usable(encoder: Encoder, prep: Prepared, layers: list[int], cache: EmbeddingCache, opts: RunOptions,
+                   data_dir: Path) -> Extraction:
+    """Stage 3: extract, report skipped files, and fail when too many are unusable."""
+    task = prep.task
+    ext = extract(encoder, prep.index.examples, layers, task.frontend, cache, progress=opts.progress)
+    for s in ext.skipped[:20]:
+        _say(f"  skipped {s['path']}: {s['reason']}", opts.progress)
+    if len(ext.skipped) > 20:
+        _say(f"  … and {len(ext.skipped) - 20} more skipped files", opts.progress)
+    bad = len(ext.skipped) / max(1, len(prep.index.examples))
+    if bad > opts.max_bad_fraction:
+        raise TooManyBadFiles(f"{len(ext.skipped)} of {len(prep.index.examples)} files in {data_dir} are unusable "
+                              f"({bad:.0%} > the {opts.max_bad_fraction:.0%} threshold, --max-bad-fraction); first: "
+                              + "; ".join(f"{s['path']}: {s['reason']}" for s in ext.skipped[:3]))
+    return ext
+
+
+def consolidate_healing(encoder: Encoder, prep: Prepared, ext: Extraction, layers: list[int],
+                        cache: EmbeddingCache, progress: bool) -> LayerArrays:
+    """Stage 4: per-layer arrays of the usable examples. A cache entry that cannot be read (damaged bytes, a partial
+    copy) is reported, deleted and recomputed, then the arrays are built again: the metrics are those of an
+    undamaged cache."""
+    ids = [e.id for e in prep.index.examples if e.id in ext.entries]
+    for attempt in range(2):
+        bar = tqdm(total=len(ids), desc="consolidate embeddings", unit="file", disable=not progress, leave=False)
+        try:
+            return consolidate(cache, ext.entries, ids, layers, progress=bar.update)
+        except CorruptEntries as e:
+            if attempt:
+                raise
+            bad = {Path(err.path) for err in e.errors}
+            for err in e.errors:
+                _say(f"  damaged cache entry {err.path} ({err.reason}): deleted, recomputing", progress)
+                Path(err.path).unlink(missing_ok=True)
+            redo = [ex for ex in prep.index.examples if ex.id in ext.entries and Path(ext.entries[ex.id]) in bad]
+            again = extract(encoder, redo, layers, prep.task.frontend, cache, progress=progress)
+            ext.n_computed += again.n_computed
+            ext.entries.update(again.entries)
+        finally:
+            bar.close()
+    raise AssertionError("unreachable")
+
+
 def run(opts: RunOptions) -> RunResult:
     """Run ``opts.model`` on ``opts.task`` (see module docstring); write and return the records."""
-    from probes.training import grid_for, grid_points, sweep
+    from probes.training import batched, grid_for, grid_points
 
     t_start = time.perf_counter()
     task = get_task(opts.task)
     source = locate(opts.model, opts.checkpoint_root)  # a wrong model name fails before any data is read
     cache = EmbeddingCache(opts.cache_dir or default_cache_dir())
-    data_dir = resolve_data_dir(task, opts.data_dir, cache.root, opts.progress)
-    index = task.load(data_dir, split=opts.split, split_dir=opts.split_dir, train_subset=opts.train_subset,
-                      seed=opts.seed)
+    data_dir = data_dir_for(task, opts.data_dir, cache_dir=cache.root, progress=opts.progress)
+    prep = task.load(data_dir, split=opts.split, split_dir=opts.split_dir, train_subset=opts.train_subset,
+                     seed=opts.seed)
     encoder = load_encoder(source, device=opts.device, encodec_weights=opts.encodec_weights)
     layers = parse_layers(opts.layers, encoder.num_layers, model=encoder.name)
     _say(f"{encoder.name} ({encoder.kind}, {encoder.num_layers} layers, {encoder.eps:g} emb/s) on {task.name}: "
-         f"{len(index.examples)} files in {data_dir}, layers {layers}", opts.progress)
+         f"{len(prep.index.examples)} files in {data_dir}, layers {layers}", opts.progress)
 
-    ext = extract(encoder, index.examples, layers, task.frontend, cache, progress=opts.progress)
-    for s in ext.skipped[:20]:
-        _say(f"  skipped {s['path']}: {s['reason']}", opts.progress)
-    if len(ext.skipped) > 20:
-        _say(f"  … and {len(ext.skipped) - 20} more skipped files", opts.progress)
-    bad = len(ext.skipped) / max(1, len(index.examples))
-    if bad > opts.max_bad_fraction:
-        raise TooManyBadFiles(f"{len(ext.skipped)} of {len(index.examples)} files in {data_dir} are unusable "
-                              f"({bad:.0%} > the {opts.max_bad_fraction:.0%} threshold, --max-bad-fraction); first: "
-                              + "; ".join(f"{s['path']}: {s['reason']}" for s in ext.skipped[:3]))
+    ext = extract_usable(encoder, prep, layers, cache, opts, data_dir)
     # folds are drawn from the usable files, so a skipped file never empties a fold
-    usable = dataclasses.replace(index, examples=[e for e in index.examples if e.id in ext.entries])
+    usable = prep.restricted(ext.entries)
     folds = task.folds(usable, seed=opts.seed)
+    arrays = consolidate_healing(encoder, usable, ext, layers, cache, opts.progress)
+    t_probe = time.perf_counter()
+
     grid = grid_for(opts.probe)
-    fit_kwargs = {**task.fit_options(index), **opts.fit_kwargs, "device": opts.device}
     seeds = [opts.seed + i for i in range(max(1, opts.seeds))]
+    fit_kwargs = dict(opts.fit_kwargs)
+    schedule = None
+    if task.kind.startswith("framewise"):
+        fit_kwargs.setdefault("steps_per_round", FRAME_STEPS_PER_ROUND)
+        schedule = {"validate_every": f"epoch, or {fit_kwargs['steps_per_round']} optimizer steps when an epoch is "
+                                      "longer", "patience_counts": "validations",
+                    "validation": "all probes at once (batched metric)", "test_post_processing": "DBN only on test"
+                    if task.name.startswith(("beats", "synth-beats")) else "none"}
+    runs: dict[int, list[dict]] = {layer: [] for layer in layers}
+    n_out = task.n_outputs(usable)
+    bar = tqdm(total=len(layers) * len(folds), desc=f"probe sweeps ({len(grid_points(grid))} points x "
+                                                    f"{len(seeds)} seed(s))", unit="layer-fold",
+               disable=not opts.progress, leave=False)
+    from probes.training import LayerInputs, sweep_layers
+
+    for fold in folds:
+        parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}
+        ids = {s: [e.id for e in exs] for s, exs in parts.items()}
+        counts = {s: arrays.counts(ids[s]) for s in parts}
+        targets = {s: task.targets(usable, parts[s], counts[s], encoder.eps) for s in ("train", "valid")}
+        inputs = LayerInputs(layers=layers, rows=lambda layer, s: arrays.take(layer, ids[s]),
+                             y={s: t[0] for s, t in targets.items()}, segments={s: t[1] for s, t in targets.items()},
+                             dim=arrays.dim)
+        metric = task.val_metric(usable, fold.valid, counts["valid"], encoder.eps)
+        engine_metric = None
+        if metric is not None:
+            engine_metric = batched((lambda m: lambda probs: -np.asarray(m(probs)))(metric)
+                                    if task.validation.lower_is_better else metric)
+        results = sweep_layers(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out, val_metric=engine_metric,
+                               device=opts.device, progress=bar.update, **fit_kwargs)
+        for layer in layers:
+            test = task.probe_data(usable, fold.test, arrays.take(layer, ids["test"]), counts["test"], encoder.eps)
+            for seed in seeds:
+                res = results[(layer, seed)]
+                metrics = task.evaluate(usable, res.best, test, fold.test, encoder.eps)
+                natural = task.validation.oriented  # oriented() is its own inverse (a sign flip)
+                runs[layer].append({
+                    "fold": fold.name, "seed": seed, "n_train": len(fold.train), "n_valid": len(fold.valid),
+                    "n_test": len(fold.test), "chosen": {**res.chosen, "val_score": natural(res.chosen["val_score"])},
+                    "val_score": natural(float(res.best.val_score)), "metrics": metrics,
+                    "hyperparameters": res.best.hparams,
+                    "sweep": [{**p, "val_score": natural(p["val_score"])} for p in res.points]})
+    bar.close()
+    probe_seconds = time.perf_counter() - t_probe
 
     records, paths = [], []
-    bar = tqdm(total=len(layers) * len(folds) * len(seeds), desc=f"probe sweeps ({len(grid_points(grid))} points)",
-               unit="sweep", disable=not opts.progress, leave=False)
     for layer in layers:
-        t_layer = time.perf_counter()
-        runs = []  # one per (fold, seed)
-        for fold in folds:
-            train = task.build(fold.train, ext, layer, encoder)
-            valid = task.build(fold.valid, ext, layer, encoder)
-            test = task.build(fold.test, ext, layer, encoder)
-            for seed in seeds:
-                result = sweep(task.kind, train, valid, grid=grid, seed=seed,
-                               val_metric=task.val_metric(fold.valid, encoder), **fit_kwargs)
-                metrics = task.evaluate(result.best, test, fold.test, encoder, index)
-                bar.update(1)
-                runs.append({"fold": fold.name, "seed": seed, "n_train": len(fold.train),
-                             "n_valid": len(fold.valid), "n_test": len(fold.test), "chosen": result.chosen,
-                             "val_score": float(result.best.val_score), "metrics": metrics,
-                             "hyperparameters": result.best.hparams, "sweep": result.points})
-        numeric = [_numeric(r["metrics"]) for r in runs]
-        keys = sorted(set.intersection(*(set(m) for m in numeric)))
-        mean = {k: float(np.mean([m[k] for m in numeric])) for k in keys}
-        std = {k: float(np.std([m[k] for m in numeric])) for k in keys} if len(runs) > 1 else {}
-        first = runs[0]
-        record = {
-            "model": encoder.name, "model_info": encoder.info(), "task": task.name, "layer": layer,
-            "probe": opts.probe, "seed": opts.seed,
-            "hyperparameters": first["hyperparameters"], "sweep": first["sweep"],
-            "validation": {"metric": task.validation_metric, "value": float(np.mean([r["val_score"] for r in runs]))},
-            "metrics": mean, "metrics_std": std,
-            "runs": [{k: v for k, v in r.items() if k not in ("sweep",)} for r in runs] if len(runs) > 1 else [],
-            "dataset": {"name": index.name, "root": str(index.root), "split": index.split_name,
-                        "fingerprint": index.fingerprint(), "split_fingerprint": index.split_fingerprint(),
-                        "n_examples": index.counts(), "skipped_files": ext.skipped, "n_skipped": len(ext.skipped),
-                        "info": {k: v for k, v in index.info.items() if isinstance(v, (str, int, float, dict, list))}},
-            "protocol": {**task.protocol(), "grid": grid, "seeds": seeds, "folds": len(folds),
-                         "standardisation": "per-dimension, train-split mean/std"},
-            "notes": {k: v for k, v in first["metrics"].items() if k not in mean},
-            "versions": versions(),
-            "timings": {"extract_s": round(ext.seconds, 3), "probe_s": round(time.perf_counter() - t_layer, 3),
-                        "total_s": round(time.perf_counter() - t_start, 3),
-                        "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused},
-        }
+        record = _record(task, usable, encoder, opts, layer, runs[layer], grid, seeds, folds, schedule, ext,
+                         probe_seconds / max(1, len(layers)), t_start, fit_kwargs)
         paths.append(write_record(opts.results_dir or default_results_dir(), record))
         records.append(record)
-    bar.close()
     return RunResult(records, paths, encoder, task, ext.skipped, ext.seconds, ext.n_computed, ext.n_reused)
+
+
+def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, layer: int, runs: list[dict],
+            grid: dict, seeds: list[int], folds, schedule, ext: Extraction, probe_s: float, t_start: float,
+            fit_kwargs: dict) -> dict:
+    numeric = [_numeric(r["metrics"]) for r in runs]
+    keys = sorted(set.intersection(*(set(m) for m in numeric)))
+    mean = {k: float(np.mean([m[k] for m in numeric])) for k in keys}
+    std = {k: float(np.std([m[k] for m in numeric])) for k in keys} if len(runs) > 1 else {}
+    first = runs[0]
+    index = prep.index
+    protocol = {**task.protocol(prep), "grid": grid, "seeds": seeds, "folds": len(folds),
+                "standardisation": "per-dimension, train-split mean/std"}
+    cv = task.cv_description(prep, opts.seed)
+    if cv:
+        protocol["cross_validation"] = cv
+    if schedule:
+        protocol["schedule"] = {**schedule, **{k: v for k, v in fit_kwargs.items() if k == "steps_per_round"}}
+    return {
+        "model": encoder.name, "model_info": encoder.info(), "task": task.name, "layer": layer,
+        "probe": opts.probe, "seed": opts.seed,
+        "hyperparameters": first["hyperparameters"], "sweep": first["sweep"],
+        "validation": {"metric": task.validation.key, "value": float(np.mean([r["val_score"] for r in runs])),
+                       "lower_is_better": task.validation.lower_is_better},
+        "primary_metric": task.primary.describe(),
+        "metrics": mean, "metrics_std": std,
+        "runs": [{k: v for k, v in r.items() if k not in ("sweep",)} for r in runs] if len(runs) > 1 else [],
+        "dataset": {"name": index.name, "root": str(index.root), "split": index.split_name,
+                    "fingerprint": index.fingerprint(), "split_fingerprint": index.split_fingerprint(),
+                    "n_examples": index.counts(), "skipped_files": ext.skipped, "n_skipped": len(ext.skipped),
+                    "info": {k: v for k, v in index.info.items() if isinstance(v, (str, int, float, dict, list))}},
+        "protocol": protocol,
+        "notes": {k: v for k, v in first["metrics"].items() if k not in mean},
+        "versions": versions(),
+        "timings": {"extract_s": round(ext.seconds, 3), "probe_s": round(probe_s, 3),
+                    "total_s": round(time.perf_counter() - t_start, 3),
+                    "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused},
+    }
 
 
 def summary(result: RunResult) -> str:
     """Readable lines: one per layer with the primary metrics, the chosen probe, sizes and where the record is."""
     task = result.task
-    lines = [f"{result.encoder.name} on {task.name} — primary metric {task.primary_metric} "
-             f"(embeddings: {result.n_computed} files extracted, {result.n_reused} from cache"
+    lines = [f"{result.encoder.name} on {task.name} — primary metric {task.primary.key}"
+             + (" (lower is better)" if task.primary.lower_is_better else "")
+             + f" (embeddings: {result.n_computed} files extracted, {result.n_reused} from cache"
              + (f", {len(result.skipped)} skipped" if result.skipped else "") + ")"]
     best = result.best()
     for rec, path in zip(result.records, result.paths):
         m, s = rec["metrics"], rec["metrics_std"]
-        shown = [k for k in ("pr_auc_macro", "roc_auc_macro", "accuracy", "accuracy_88", "chroma_accuracy",
-                             "f_measure", "f_measure_pooled", "peak_f_measure") if k in m]
+        shown = [k for k in (task.primary.key, *task.shown) if k in m]
         vals = "  ".join(f"{k} {m[k]:.3f}" + (f"±{s[k]:.3f}" if k in s else "") for k in shown)
         hp = rec["hyperparameters"]
         probe = f"{'mlp' if hp.get('hidden') else 'linear'} lr={hp.get('lr'):g} dropout={hp.get('dropout'):g}"
@@ -257,5 +333,5 @@ def summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RunOptions", "RunResult", "run", "summary", "parse_layers", "default_layer", "resolve_data_dir", "DataNotFound",
-           "TooManyBadFiles", "DatasetLayoutError", "default_results_dir"]
+__all__ = ["RunOptions", "RunResult", "run", "summary", "parse_layers", "default_layer", "DataNotFound",
+           "TooManyBadFiles", "DatasetLayoutError", "default_results_dir", "DATA_ENV", "SYNTH_CONFIG_ENV"]

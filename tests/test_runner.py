@@ -89,7 +89,7 @@ def test_interrupted_extraction_resumes_and_gives_identical_results(tmp_path, da
         from benchmarks.extract import extract
         from benchmarks.tasks import get_task
         task = get_task("nsynth-pitch")
-        index = task.load({str(data["nsynth"])!r})
+        index = task.load({str(data["nsynth"])!r}).index
         done = []
         def kill(ex_id):
             done.append(ex_id)
@@ -102,7 +102,7 @@ def test_interrupted_extraction_resumes_and_gives_identical_results(tmp_path, da
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     task = get_task("nsynth-pitch")
-    index = task.load(data["nsynth"])
+    index = task.load(data["nsynth"]).index
     enc = load_encoder("random-tiny")
     resumed = extract(enc, index.examples, [1, 3], task.frontend, EmbeddingCache(tmp_path / "killed"),
                       progress=False)
@@ -118,7 +118,7 @@ def test_interrupted_extraction_resumes_and_gives_identical_results(tmp_path, da
 
 def test_more_layers_are_added_to_existing_entries(tmp_path, data):
     task = get_task("nsynth-instrument")
-    index = task.load(data["nsynth"])
+    index = task.load(data["nsynth"]).index
     enc = load_encoder("random-tiny")
     cache = EmbeddingCache(tmp_path)
     a = extract(enc, index.examples[:10], [3], task.frontend, cache, progress=False)

@@ -1,31 +1,29 @@
-"""The tasks ``omar-bench run --task`` knows. Each is a small module: layout, split, labels, probe, metrics."""
+"""The tasks ``omar-bench run --task`` knows: every module of this package that defines ``TASKS`` (a list of
+:class:`benchmarks.tasks.base.Task`). Adding a task is one file here (plus its reader and its synthesised set)."""
 from __future__ import annotations
 
-from .base import ClipTask, Fold, Task
-from .beats import BeatTask
-from .mtat import MTATTask
-from .nsynth import NSynthTask
+import importlib
+import pkgutil
+from functools import lru_cache
+
+from .base import ClipTask, EmptySplit, Fold, FrameTask, Metric, Prepared, Task, TooFewTracks
 
 
-def _tasks() -> dict[str, Task]:
-    tasks = [
-        MTATTask("mtat"),
-        MTATTask("mtat-original", split="original"),
-        NSynthTask("pitch", "nsynth-pitch"),
-        NSynthTask("instrument_family", "nsynth-instrument"),
-        BeatTask("beats"),
-        BeatTask("beats-gtzan", layout="gtzan", data_subdir="gtzan"),
-        BeatTask("beats-ballroom", layout="ballroom", data_subdir="ballroom"),
-        MTATTask("synth-mtat", synth_set="mtat"),
-        NSynthTask("pitch", "synth-nsynth-pitch", synth_set="nsynth"),
-        NSynthTask("instrument_family", "synth-nsynth-instrument", synth_set="nsynth"),
-        BeatTask("synth-beats", synth_set="beats"),
-    ]
-    return {t.name: t for t in tasks}
+@lru_cache(maxsize=1)
+def all_tasks() -> dict[str, Task]:
+    """Every task by name, in module order (``base`` first is skipped: it defines no tasks)."""
+    out: dict[str, Task] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: _ORDER.get(m.name, 99)):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for task in getattr(module, "TASKS", ()):
+            if task.name in out:
+                raise ValueError(f"two tasks are named {task.name!r}")
+            out[task.name] = task
+    return out
 
 
-TASK_NAMES = tuple(_tasks())
-SYNTH_TASKS = tuple(n for n, t in _tasks().items() if t.synth_set)
+#: Listing order of the task modules (others follow alphabetically).
+_ORDER = {"mtat": 0, "nsynth": 1, "beats": 2}
 
 
 class UnknownTask(KeyError):
@@ -34,12 +32,25 @@ class UnknownTask(KeyError):
 
 
 def get_task(name: str) -> Task:
-    """A fresh task object (tasks record options on themselves during a run)."""
-    tasks = _tasks()
+    """The task named ``name`` (tasks are frozen: the same object serves every run)."""
+    tasks = all_tasks()
     if name not in tasks:
         raise UnknownTask(f"unknown task {name!r}; valid tasks: {', '.join(tasks)}")
     return tasks[name]
 
 
-__all__ = ["Task", "ClipTask", "Fold", "BeatTask", "MTATTask", "NSynthTask", "get_task", "TASK_NAMES",
-           "SYNTH_TASKS", "UnknownTask"]
+def task_names() -> tuple[str, ...]:
+    return tuple(all_tasks())
+
+
+def synth_tasks() -> tuple[str, ...]:
+    return tuple(n for n, t in all_tasks().items() if t.synth_set)
+
+
+def find_task(name: str) -> Task | None:
+    """The task named ``name``, or None (records of tasks this version does not know)."""
+    return all_tasks().get(name)
+
+
+__all__ = ["Task", "ClipTask", "FrameTask", "Fold", "Prepared", "Metric", "get_task", "find_task", "task_names",
+           "synth_tasks", "all_tasks", "UnknownTask", "TooFewTracks", "EmptySplit"]

@@ -1,93 +1,209 @@
-"""What every task shares: the split into folds, building probe inputs from cached embeddings, clip-level scoring.
+"""What a task is: a frozen spec (everything about the task, in one place) and the steps that use it.
 
-A task knows its dataset's layout (a reader of :mod:`benchmarks.datasets`), its probe kind, its frontend (chunking)
-and its metrics. The runner asks it for folds, for :class:`probes.data.ProbeData` per fold and layer, and for the
-test metrics of a fitted probe.
+A task owns its name, description, data layout and folder, reader, frontend (how audio becomes cached vectors),
+probe kind, metrics (the primary one the tables show, the validation one the sweep maximises, and whether lower is
+better) and its synthesised set. The runner, the CLI, ``reproduce``, the tables and the plots ask the task; nothing
+about a task is written anywhere else.
+
+The steps, each a method of the frozen :class:`Task`, never mutating it:
+
+1. :meth:`Task.load` reads the data folder (the task's reader) and returns a :class:`Prepared`: the index, the
+   resolved options and the derived flags. Every later step takes the ``Prepared``, so nothing depends on call order.
+2. :meth:`Task.folds` — the dataset's split as one fold, or seeded k-fold cross-validation by track.
+3. :meth:`Task.targets` — the probe targets of a list of examples, one row per cached vector, and the track offsets.
+4. :meth:`Task.val_metric` — the validation metric of all probes at once (:mod:`probes.batched_metrics`).
+5. :meth:`Task.evaluate` — the test metrics of the chosen probe (a dict holding at least the primary metric).
+6. :meth:`Task.protocol` — what the record states about the protocol.
+
+Probe kinds (:mod:`probes.data`): ``"multilabel"`` / ``"multiclass"`` (clip level: chunk vectors, track-level scores
+= mean of chunk predictions), ``"framewise"`` (frame level, sigmoid outputs, BCE) and ``"framewise-multiclass"``
+(frame level, softmax over classes, cross-entropy; frames labelled -1 are ignored).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from benchmarks.datasets import DatasetIndex, Example
-from benchmarks.extract import Extraction, Frontend
-from probes.data import ProbeData, track_targets
+from benchmarks.datasets import DatasetIndex, Example, kfold_assignments
+from benchmarks.extract import Frontend
+from probes.data import ProbeData
+
+__all__ = ["Metric", "Fold", "Prepared", "Task", "ClipTask", "FrameTask", "TooFewTracks", "EmptySplit",
+           "row_segments"]
 
 
-@dataclass
+class TooFewTracks(ValueError):
+    """The dataset has too few usable tracks for the task's cross-validation (a user error: a one-line message)."""
+
+
+class EmptySplit(ValueError):
+    """A split the task needs is empty (a user error: a one-line message)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric of a task: the record key, a short label for tables, and its direction."""
+
+    key: str
+    label: str = ""
+    lower_is_better: bool = False
+
+    def oriented(self, value: float) -> float:
+        """``value`` made larger-is-better (negated when lower is better)."""
+        return -value if self.lower_is_better else value
+
+    def describe(self) -> dict:
+        return {"name": self.key, "lower_is_better": self.lower_is_better}
+
+
+@dataclass(frozen=True)
 class Fold:
     """One train / valid / test partition (a dataset split, or one fold of a cross-validation)."""
 
     name: str
-    train: list[Example]
-    valid: list[Example]
-    test: list[Example]
+    train: tuple[Example, ...]
+    valid: tuple[Example, ...]
+    test: tuple[Example, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
+class Prepared:
+    """A loaded task: the index, the options it was loaded with (recorded), derived flags (e.g. downbeats)."""
+
+    task: "Task"
+    index: DatasetIndex
+    options: Mapping[str, Any] = field(default_factory=dict)
+    flags: Mapping[str, Any] = field(default_factory=dict)
+
+    def restricted(self, ids) -> "Prepared":
+        """The same task on the examples whose id is in ``ids`` (e.g. the files that could be decoded)."""
+        keep = set(ids)
+        index = dataclasses.replace(self.index, examples=[e for e in self.index.examples if e.id in keep])
+        return dataclasses.replace(self, index=index)
+
+
+def row_segments(counts) -> np.ndarray:
+    """Track offsets ``(T + 1,)`` from the number of rows of each track."""
+    return np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))]).astype(np.int64)
+
+
+@dataclass(frozen=True)
 class Task:
-    """Base of the tasks. Subclasses implement :meth:`load`, :meth:`build` and :meth:`evaluate`."""
+    """The frozen spec of a task (see the module docstring). Subclasses implement :meth:`load`, :meth:`targets`
+    and :meth:`evaluate` (and, as needed, :meth:`folds`, :meth:`val_metric`, :meth:`n_outputs`)."""
 
     name: str
     description: str
-    kind: str                  # probe kind: "multilabel" | "multiclass" | "framewise"
+    layout: str                 # what the data folder must hold (errors, `omar-bench tasks`)
+    data_subdir: str            # folder under $OMAR_BENCH_DATA
     frontend: Frontend
-    validation_metric: str     # name of the metric early stopping and the sweep maximise
-    primary_metric: str        # the number tables show
-    data_subdir: str           # folder under $OMAR_BENCH_DATA
-    layout: str                # what the data folder must hold (for errors and `omar-bench tasks`)
-    synth_set: str | None = None   # synthesised set it runs on (synth-* tasks)
-    options: dict = field(default_factory=dict)
+    kind: str                   # probe kind (module docstring)
+    primary: Metric             # the number tables show
+    validation: Metric          # what early stopping and the sweep maximise
+    synth_set: str | None = None
+    shown: tuple[str, ...] = ()         # metrics a run summary prints, after the primary one
+    cv_folds: int = 8                   # k of the cross-validation used when the dataset has no split
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
-    # -- data ------------------------------------------------------------------------------------------------
-    def load(self, data_dir: Path, **opts) -> DatasetIndex:
+    # -- data ----------------------------------------------------------------------------------------------------
+    def load(self, data_dir: Path, **opts) -> Prepared:
         raise NotImplementedError
 
-    def folds(self, index: DatasetIndex, seed: int = 0) -> list[Fold]:
-        """The dataset's own split as one fold (subclasses without a split do cross-validation)."""
-        parts = {s: index.split(s) for s in ("train", "valid", "test")}
+    def folds(self, prep: Prepared, seed: int = 0) -> list[Fold]:
+        """The dataset's own split as one fold; without one (``split_name == "none"``), ``cv_folds``-fold
+        cross-validation by track (fold f tests, fold f + 1 validates, the rest trains)."""
+        index = prep.index
+        if index.split_name == "none":
+            return self.cross_validation(index, seed)
+        parts = {s: tuple(index.split(s)) for s in ("train", "valid", "test")}
         empty = [s for s, exs in parts.items() if not exs]
         if empty:
-            raise ValueError(f"{index.name} at {index.root}: no examples in split(s) {', '.join(empty)}")
+            raise EmptySplit(f"{index.name} at {index.root}: no usable examples in split(s) {', '.join(empty)} "
+                             f"({', '.join(f'{k}: {len(v)}' for k, v in parts.items())})")
         return [Fold(index.split_name or "split", parts["train"], parts["valid"], parts["test"])]
 
-    # -- probe inputs and scores ---------------------------------------------------------------------------
-    def build(self, examples: list[Example], extraction: Extraction, layer: int, encoder) -> ProbeData:
+    def cross_validation(self, index: DatasetIndex, seed: int) -> list[Fold]:
+        n = len(index.examples)
+        k = min(self.cv_folds, n)
+        if k < 3:
+            raise TooFewTracks(f"{index.name} at {index.root}: {n} usable track(s) are too few for "
+                               f"cross-validation (need at least 3; {self.cv_folds} or more for {self.cv_folds} "
+                               "folds)")
+        fold_of = kfold_assignments([e.id for e in index.examples], k=k, seed=seed)
+        folds = []
+        for f in range(k):
+            test = tuple(e for e in index.examples if fold_of[e.id] == f)
+            valid = tuple(e for e in index.examples if fold_of[e.id] == (f + 1) % k)
+            train = tuple(e for e in index.examples if fold_of[e.id] not in (f, (f + 1) % k))
+            folds.append(Fold(f"fold{f}", train, valid, test))
+        return folds
+
+    def cv_description(self, prep: Prepared, seed: int) -> dict | None:
+        if prep.index.split_name != "none":
+            return None
+        return {"k": min(self.cv_folds, len(prep.index.examples)), "seed": seed, "valid_fold": "f + 1 (mod k)",
+                "by": "track"}
+
+    # -- probe inputs and scores -----------------------------------------------------------------------------------
+    def n_outputs(self, prep: Prepared) -> int:
         raise NotImplementedError
 
-    def val_metric(self, examples: list[Example], encoder) -> Callable | None:
-        """Validation metric given to the probe (None = the probe kind's default)."""
+    def targets(self, prep: Prepared, examples: Sequence[Example], counts: np.ndarray,
+                eps: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(y, segments)``: targets of every row (``counts[i]`` rows per example, in order) and track offsets."""
+        raise NotImplementedError
+
+    def val_metric(self, prep: Prepared, examples: Sequence[Example], counts: np.ndarray,
+                   eps: float) -> Callable | None:
+        """The validation metric as a batched callable ``probs (P, N, K) → (P,)`` in the metric's own orientation,
+        or None for the probe kind's default (which must then be the task's validation metric)."""
         return None
 
-    def fit_options(self, index: DatasetIndex) -> dict:
-        return {}
+    def probe_data(self, prep: Prepared, examples: Sequence[Example], x: np.ndarray, counts: np.ndarray,
+                   eps: float) -> ProbeData:
+        """The :class:`probes.data.ProbeData` of ``examples`` from their rows ``x`` (for :meth:`evaluate`)."""
+        y, seg = self.targets(prep, examples, counts, eps)
+        if self.kind.startswith("framewise"):
+            return ProbeData(list(np.split(x, seg[1:-1])), list(np.split(y, seg[1:-1])), None)
+        groups = np.repeat(np.arange(len(examples)), counts)
+        return ProbeData(np.asarray(x, dtype=np.float32), y, groups)
 
-    def evaluate(self, fitted, data: ProbeData, examples: list[Example], encoder, index: DatasetIndex) -> dict:
+    def evaluate(self, prep: Prepared, fitted, data: ProbeData, examples: Sequence[Example], eps: float) -> dict:
         raise NotImplementedError
 
-    def protocol(self) -> dict:
+    def protocol(self, prep: Prepared) -> dict:
         return {"frontend": self.frontend.describe(), "probe_kind": self.kind,
-                "validation_metric": self.validation_metric, **self.options}
+                "validation_metric": self.validation.key, "primary_metric": self.primary.describe(),
+                **dict(self.options), **dict(prep.options)}
 
 
+@dataclass(frozen=True)
 class ClipTask(Task):
     """Clip-level tasks: chunk vectors in, track-level scores (mean of chunk predictions) out."""
 
-    def label(self, example: Example):
+    def label(self, prep: Prepared, example: Example):
         raise NotImplementedError
 
-    def build(self, examples, extraction, layer, encoder) -> ProbeData:
-        xs, ys, groups = [], [], []
-        for i, ex in enumerate(examples):
-            arr = extraction.read(ex.id, layer)  # (n_chunks, C)
-            xs.append(arr)
-            y = self.label(ex)
-            ys.append(np.repeat(np.asarray(y)[None], len(arr), axis=0))
-            groups.append(np.full(len(arr), i, dtype=np.int64))
-        return ProbeData(np.concatenate(xs).astype(np.float32), np.concatenate(ys), np.concatenate(groups))
+    def targets(self, prep, examples, counts, eps):
+        labels = np.stack([np.asarray(self.label(prep, e)) for e in examples]) if len(examples) else np.zeros(0)
+        return np.repeat(labels, counts, axis=0), row_segments(counts)
 
-    def scores(self, fitted, data: ProbeData) -> tuple[np.ndarray, np.ndarray]:
-        return track_targets(self.kind, data), fitted.predict(data)
+
+@dataclass(frozen=True)
+class FrameTask(Task):
+    """Frame-level tasks: one row per embedding frame at the encoder's rate ``eps``; ``frame_targets`` gives the
+    ``(T,)`` or ``(T, C)`` targets of one track."""
+
+    def frame_targets(self, prep: Prepared, example: Example, n_frames: int, eps: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def targets(self, prep, examples, counts, eps):
+        ys = [self.frame_targets(prep, e, int(n), eps) for e, n in zip(examples, counts)]
+        if not ys:
+            return np.zeros(0), row_segments([])
+        return np.concatenate(ys, axis=0), row_segments(counts)

@@ -1,0 +1,295 @@
+"""Probe-engine speed and memory, measured as ratios within one run (CPU, and CUDA when a GPU is available).
+
+    python -m benchmarks.perf.probes [--device cpu|cuda|all] [--epochs 5] [--layer-epochs 2] [--threads N]
+                                     [--skip-beats] [--skip-layers]
+
+The workload has the shape of MTAT tagging: 15,244 training and 1,529 validation chunk vectors of 1024 dims, 50
+tags (synthetic, learnable), batch 256, AdamW; every probe trains exactly ``--epochs`` epochs (patience above the
+epoch cap), so every case does a known amount of arithmetic. Printed, in one run:
+
+1. one fit (MLP 512, and linear) on the engine vs a plain PyTorch loop doing the same math (same batches, AdamW,
+   validation every epoch with the same metric, best weights kept);
+2. the 12-point grid sweep vs one MLP fit;
+3. all layers of a 24-layer model (24 × 12 probes, inputs read from per-layer memory-mapped arrays, chunked to the
+   memory budget) vs one layer — and the peak resident memory of that run (a fresh process);
+4. the synthesised beat set end to end (``omar-bench run --model mel --task synth-beats``, fresh embedding cache)
+   vs its extraction time;
+5. each case's FLOP floor: its multiply-add count (forward + weight gradients of every step, validation forwards)
+   divided by the machine's matmul rate, measured here on a (256 × 1024) @ (1024 × 512) GEMM at the same thread
+   count.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+N_TRAIN, N_VALID, DIM, TAGS, BATCH = 15244, 1529, 1024, 50, 256
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# workload
+# ---------------------------------------------------------------------------------------------------------------
+def mtat_like(n: int, seed: int, dim: int = DIM) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors whose 50 tags are linearly (and noisily) visible: y ~ Bernoulli(0.1), x = 0.3 y W + noise."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, TAGS)) < 0.1).astype(np.float32)
+    w = np.random.default_rng(1).normal(size=(TAGS, dim)).astype(np.float32)
+    x = (0.3 * y @ w + rng.normal(size=(n, dim))).astype(np.float32)
+    return x, y
+
+
+def matmul_rate(device: torch.device) -> float:
+    """FLOP/s of a (256 × 1024) @ (1024 × 512) float32 GEMM (the MLP probe's first layer), best of several runs."""
+    a, b = torch.randn(BATCH, DIM, device=device), torch.randn(DIM, 512, device=device)
+    for _ in range(5):
+        a @ b
+    best = float("inf")
+    for _ in range(5):
+        _sync(device)
+        t, n = time.perf_counter(), 0
+        while time.perf_counter() - t < 0.3:
+            a @ b
+            n += 1
+        _sync(device)
+        best = min(best, (time.perf_counter() - t) / n)
+    return 2 * BATCH * DIM * 512 / best
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def fit_flops(points: list[dict], epochs: int, n_train: int = N_TRAIN, n_valid: int = N_VALID,
+              dim: int = DIM, out: int = TAGS) -> float:
+    from probes.engine import head_flops
+
+    total = 0.0
+    for p in points:
+        train, fwd = head_flops(dim, p["hidden"], out)
+        total += epochs * (n_train * train + n_valid * fwd)
+    return total
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the plain reference
+# ---------------------------------------------------------------------------------------------------------------
+def plain_fit(x_tr, y_tr, x_va, y_va, *, hidden, dropout, lr, epochs, device) -> float:
+    """The same math as one engine fit, in a plain PyTorch loop: standardised inputs, nn.Linear head(s), AdamW,
+    randperm batches, per-epoch validation (chunked forward + the same batched PR-AUC) and a best-weights copy."""
+    from probes import batched_metrics as bm
+    from probes.data import Standardizer
+    from probes.engine import make_adamw
+
+    t0 = time.perf_counter()
+    std = Standardizer.fit(x_tr)
+    xt, xv = torch.from_numpy(std(x_tr)).to(device), torch.from_numpy(std(x_va)).to(device)
+    yt = torch.from_numpy(y_tr).to(device)
+    seg = np.arange(len(x_va) + 1)
+    g = torch.Generator().manual_seed(0)
+    if hidden:
+        net = torch.nn.Sequential(torch.nn.Linear(DIM, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
+                                  torch.nn.Linear(hidden, TAGS))
+    else:
+        net = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(DIM, TAGS))
+    net = net.to(device)
+    opt = make_adamw(net.parameters(), 1e-2, lr=lr)  # the engine's optimizer implementation: the same math
+    best, best_state = -np.inf, None
+    for _ in range(epochs):
+        net.train()
+        perm = torch.randperm(len(xt), generator=g).to(device)
+        for i in range(0, len(xt), BATCH):
+            idx = perm[i:i + BATCH]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt[idx]), yt[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            probs = torch.cat([torch.sigmoid(net(xv[i:i + 8192])) for i in range(0, len(xv), 8192)])
+            score = float(bm.pr_auc_macro(bm.segment_mean(probs[None], seg), y_va)[0])
+        if score > best:
+            best, best_state = score, {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(best_state)
+    _sync(torch.device(device))
+    return time.perf_counter() - t0
+
+
+def engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device) -> tuple[float, object]:
+    from probes.data import ProbeData
+    from probes.training import sweep
+
+    t0 = time.perf_counter()
+    res = sweep("multilabel", ProbeData(x_tr, y_tr, None), ProbeData(x_va, y_va, None), grid=grid,
+                max_epochs=epochs, patience=epochs + 1, device=device)
+    _sync(torch.device(device))
+    return time.perf_counter() - t0, res
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cases
+# ---------------------------------------------------------------------------------------------------------------
+def case_fits(device: str, epochs: int, rate: float, x_tr, y_tr, x_va, y_va) -> dict:
+    from probes.training import GRID, grid_points
+
+    out = {}
+    for name, hidden in (("MLP 512", 512), ("linear", 0)):
+        grid = {"lr": [1e-3], "hidden": [hidden], "dropout": [0.2]}
+        plain_fit(x_tr[:2048], y_tr[:2048], x_va, y_va, hidden=hidden, dropout=0.2, lr=1e-3, epochs=1,
+                  device=device)  # warm-up
+        t_plain = plain_fit(x_tr, y_tr, x_va, y_va, hidden=hidden, dropout=0.2, lr=1e-3, epochs=epochs,
+                            device=device)
+        t_eng, _ = engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device)
+        floor = fit_flops(grid_points(grid), epochs) / rate
+        out[name] = {"engine_s": t_eng, "plain_s": t_plain, "floor_s": floor}
+        print(f"  one {name} fit, {epochs} epochs:  engine {t_eng:6.2f} s   plain loop {t_plain:6.2f} s   "
+              f"ratio {t_eng / t_plain:4.2f}x   FLOP floor {floor:6.2f} s ({t_eng / floor:4.2f}x)", flush=True)
+    t_sweep, _ = engine_sweep(x_tr, y_tr, x_va, y_va, GRID, epochs, device)
+    floor = fit_flops(grid_points(GRID), epochs) / rate
+    one = out["MLP 512"]["engine_s"]
+    out["sweep"] = {"engine_s": t_sweep, "floor_s": floor, "vs_one_fit": t_sweep / one}
+    print(f"  12-point sweep, {epochs} epochs:  engine {t_sweep:6.2f} s = {t_sweep / one:4.2f}x one MLP fit   "
+          f"FLOP floor {floor:6.2f} s ({t_sweep / floor:4.2f}x)", flush=True)
+    return out
+
+
+def case_layers(device: str, epochs: int, rate: float, n_layers: int, threads: int | None) -> dict:
+    """Runs in a fresh process (peak memory): one layer, then ``n_layers`` layers read from memory maps."""
+    cmd = [sys.executable, "-m", "benchmarks.perf.probes", "--_layers-child", str(n_layers), "--device", device,
+           "--layer-epochs", str(epochs)] + (["--threads", str(threads)] if threads else [])
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    info = json.loads(res.stdout.strip().splitlines()[-1])
+    from probes.training import GRID, grid_points
+
+    floor = n_layers * fit_flops(grid_points(GRID), epochs) / rate
+    info["floor_s"] = floor
+    print(f"  {n_layers} layers x 12 points, {epochs} epochs:  {info['all_s']:7.2f} s = "
+          f"{info['all_s'] / info['one_s']:5.2f}x one layer ({info['one_s']:.2f} s; ideal {n_layers}x)   "
+          f"FLOP floor {floor:7.2f} s ({info['all_s'] / floor:4.2f}x)   fits: {info['fits']}   "
+          f"peak RSS {info['peak_rss_mb']:.0f} MB", flush=True)
+    return info
+
+
+def _layers_child(n_layers: int, device: str, epochs: int) -> None:
+    from probes.training import GRID, LayerInputs, sweep_layers
+
+    x_tr, y_tr = mtat_like(N_TRAIN, 1)
+    x_va, y_va = mtat_like(N_VALID, 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        maps = {}
+        rng = np.random.default_rng(3)
+        for layer in range(n_layers):  # per-layer arrays on disk, as the runner's consolidated store
+            for split, x in (("train", x_tr), ("valid", x_va)):
+                m = np.lib.format.open_memmap(f"{tmp}/{split}-{layer}.npy", mode="w+", dtype=np.float32,
+                                              shape=x.shape)
+                m[:] = x * (1 + 0.01 * layer) + 0.01 * rng.standard_normal(x.shape[1], dtype=np.float32)
+                m.flush()
+                maps[(layer, split)] = f"{tmp}/{split}-{layer}.npy"
+        del x_tr, x_va
+        _reset_peak()
+
+        def inputs(layers):
+            return LayerInputs(layers=layers, rows=lambda l, s: np.load(maps[(l, s)], mmap_mode="r"),
+                               y={"train": y_tr, "valid": y_va},
+                               segments={"train": np.arange(N_TRAIN + 1), "valid": np.arange(N_VALID + 1)},
+                               dim=DIM)
+
+        kw = dict(grid=GRID, n_out=TAGS, device=device, max_epochs=epochs, patience=epochs + 1)
+        t = time.perf_counter()
+        sweep_layers("multilabel", inputs([0]), **kw)
+        one = time.perf_counter() - t
+        fits = []
+        t = time.perf_counter()
+        sweep_layers("multilabel", inputs(list(range(n_layers))), progress=fits.append, **kw)
+        all_s = time.perf_counter() - t
+    print(json.dumps({"one_s": one, "all_s": all_s, "fits": len(fits), "layers_per_fit": fits,
+                      "peak_rss_mb": _peak_rss_mb()}))
+
+
+def _reset_peak() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def case_beats(device: str) -> dict:
+    """``omar-bench run --model mel --task synth-beats`` with a fresh embedding cache (the rendered set is reused)."""
+    from benchmarks.cache import default_cache_dir
+    from benchmarks.runner import RunOptions, run
+    from benchmarks.synth import synthesize
+
+    data = synthesize(default_cache_dir() / "synth", sets=("beats",), progress=False)["beats"]
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        res = run(RunOptions(model="mel", task="synth-beats", data_dir=str(data), cache_dir=tmp,
+                             results_dir=tmp, device=device, progress=False))
+        total = time.perf_counter() - t
+    rec = res.records[0]
+    info = {"total_s": total, "extract_s": res.extraction_seconds, "probe_s": rec["timings"]["probe_s"],
+            "f_measure": rec["metrics"]["f_measure"]}
+    print(f"  synth-beats end to end (mel, {rec['protocol']['folds']} fold(s)): {total:6.2f} s = "
+          f"{total / max(res.extraction_seconds, 1e-9):5.1f}x its extraction ({res.extraction_seconds:.2f} s); "
+          f"probes {info['probe_s']:.2f} s; F-measure {info['f_measure']:.3f}", flush=True)
+    return info
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="all", help="cpu, cuda, or all (cpu, then cuda when available)")
+    ap.add_argument("--epochs", type=int, default=5, help="epochs of every fit in cases 1-2 (default 5)")
+    ap.add_argument("--layer-epochs", type=int, default=2, help="epochs of every fit in case 3 (default 2)")
+    ap.add_argument("--layers", type=int, default=24, help="layers of case 3 (default 24)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's, all cores)")
+    ap.add_argument("--skip-beats", action="store_true")
+    ap.add_argument("--skip-layers", action="store_true")
+    ap.add_argument("--_layers-child", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args._layers_child is not None:
+        _layers_child(args._layers_child, args.device, args.layer_epochs)
+        return 0
+    devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
+    devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
+    if args.device == "all" and not torch.cuda.is_available():
+        print("(no CUDA device here: CPU only)")
+    x_tr, y_tr = mtat_like(N_TRAIN, 1)
+    x_va, y_va = mtat_like(N_VALID, 2)
+    report = {}
+    for device in devices:
+        dev = torch.device(device)
+        rate = matmul_rate(dev)
+        name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+        print(f"== {device}: {name}; torch {torch.__version__}; matmul rate {rate / 1e9:.1f} GFLOP/s "
+              f"(256x1024 @ 1024x512 float32)", flush=True)
+        print(f"MTAT shape: {N_TRAIN} x {DIM} train, {N_VALID} valid, {TAGS} tags, batch {BATCH}", flush=True)
+        report[device] = {"matmul_gflops": rate / 1e9, **case_fits(device, args.epochs, rate, x_tr, y_tr, x_va, y_va)}
+        if not args.skip_layers:
+            report[device]["layers"] = case_layers(device, args.layer_epochs, rate, args.layers, args.threads)
+        if not args.skip_beats:
+            report[device]["beats"] = case_beats(device)
+    print(json.dumps(report, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
