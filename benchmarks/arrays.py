@@ -57,20 +57,18 @@ class LayerArrays:
 
     def __post_init__(self):
         self._pos = {e: i for i, e in enumerate(self.ids)}
-        self._maps: dict[int, np.memmap] = {}
 
     @property
     def n_rows(self) -> int:
         return int(self.offsets[-1])
 
     def rows(self, layer: int) -> np.ndarray:
-        """``(n_rows, dim)`` float32, memory-mapped read-only."""
-        if layer not in self._maps:
-            path = self.folder / f"layer_{layer}.f32"
-            if self.n_rows == 0:
-                return np.zeros((0, self.dim), dtype=np.float32)
-            self._maps[layer] = np.memmap(path, dtype=np.float32, mode="r", shape=(self.n_rows, self.dim))
-        return self._maps[layer]
+        """``(n_rows, dim)`` float32, memory-mapped read-only (a new map per call: nothing stays mapped, so reading
+        every layer in turn does not keep them all resident)."""
+        if self.n_rows == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.memmap(self.folder / f"layer_{layer}.f32", dtype=np.float32, mode="r",
+                         shape=(self.n_rows, self.dim))
 
     def counts(self, ids: Sequence[str]) -> np.ndarray:
         """Rows per example, for ``ids`` in that order."""

@@ -20,7 +20,8 @@ EPILOG = """examples:
   omar-bench table --format latex --out tables.tex
   omar-bench reproduce --table multiview --data-root ~/data --checkpoint-root ~/omar-runs
 
-environment: OMAR_BENCH_DATA (dataset root: mtat/, nsynth/, beats/, gtzan/, ballroom/), OMAR_BENCH_CHECKPOINTS
+environment: OMAR_BENCH_DATA (dataset root: mtat/, nsynth/, beats/, gtzan/, ballroom/, chords/, harmonix/,
+pianosyllabus/, giantsteps/ — `omar-bench tasks` shows each layout), OMAR_BENCH_CHECKPOINTS
 (development run folders), OMAR_BENCH_CACHE (embedding cache, synthesised data), OMAR_BENCH_RESULTS (records),
 OMAR_BENCH_ENCODEC_WEIGHTS (EnCodec 24 kHz weights folder for EnCodec-input models), HF_HUB_CACHE / HF_HOME."""
 
@@ -30,6 +31,30 @@ def _common_paths(p: argparse.ArgumentParser) -> None:
                    help="where result records go (default: $OMAR_BENCH_RESULTS or ./results)")
     p.add_argument("--cache-dir", default=None,
                    help="embedding cache and synthesised data (default: $OMAR_BENCH_CACHE or ~/.cache/omar-bench)")
+
+
+def _adapter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model-options", default=None, metavar="JSON",
+                   help="keyword arguments for hear: load_model(), py: factories and hf: adapters, as a JSON object "
+                        "(e.g. '{\"hop_ms\": 20}')")
+    p.add_argument("--weights", default=None, metavar="PATH",
+                   help="weights file for hear: (model_file_path) and py: (weights=) encoders")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="hf: allow a model repository's own code to run (MERT-style models); off by default")
+
+
+def _model_options(args) -> dict:
+    from .errors import UsageError
+
+    if not getattr(args, "model_options", None):
+        return {}
+    try:
+        value = json.loads(args.model_options)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--model-options is not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(value, dict):
+        raise UsageError("--model-options must be a JSON object, e.g. '{\"layer\": 6}'")
+    return value
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -42,8 +67,16 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: a bad flag prints ``omar-bench <cmd>: error: <why> (see … --help)`` and exits
+    with status 2, like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="omar-bench", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Evaluate frozen music audio encoders (OMAR-RQ and baselines) with linear / MLP probes on MIR "
                     "tasks, regenerate comparison tables, and pretrain OMAR-RQ models.")
@@ -55,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "early stopping, score the test split, write one result record per layer.")
     r.add_argument("--model", required=True,
                    help="mel | random-<arch> (e.g. random-tiny, random-base) | registry id (b0 … f1, base, "
-                        "multifeature-25hz-fsq …) | Hugging Face id | model folder / config.gin / run folder")
+                        "multifeature-25hz-fsq …) | Hugging Face id | model folder / config.gin / run folder | "
+                        "hear:<module> | hf:<id or path> | py:<module>:<callable>")
     r.add_argument("--task", required=True, help="see `omar-bench tasks` (e.g. mtat, nsynth-pitch, beats, "
                                                  "synth-nsynth-pitch)")
     r.add_argument("--data-dir", default=None,
@@ -82,6 +116,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     _common_paths(r)
     _model_args(r)
+    _adapter_args(r)
+
+    v = sub.add_parser("validate", help="check an encoder against the contract (shapes, frame rate, determinism, "
+                                        "long inputs, memory)",
+                       description="Check that MODEL keeps the encoder contract before spending hours on it: sample "
+                                   "rate, shapes, frame rate vs eps, finite and deterministic output, batch "
+                                   "invariance, 1 s inputs, and (unless --quick) 2 min and 10 min inputs. Exit "
+                                   "status 0 when every check passes, 1 otherwise.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  omar-bench validate mel\n  omar-bench validate hf:./my-wav2vec2 --quick\n"
+                              "  omar-bench validate py:mypkg.encoders:make --model-options '{\"size\": \"small\"}'")
+    v.add_argument("model", help="any --model of `omar-bench run`")
+    v.add_argument("--quick", action="store_true", help="only the cheap checks (what `run` does before extracting)")
+    v.add_argument("--long-minutes", type=float, default=10.0, help="length of the memory check's input (default 10)")
+    v.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    _model_args(v)
+    _adapter_args(v)
 
     t = sub.add_parser("tasks", help="list tasks and whether their data is found")
     _common_paths(t)
@@ -105,9 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "./results)")
 
     rp = sub.add_parser("reproduce", help="run every missing cell of a table, then print it (resumable)")
-    rp.add_argument("--table", required=True, help="baseline | multiview | freesound | released | offline")
+    rp.add_argument("--table", required=True, help="baseline | multiview | freesound | released | offline | all")
     rp.add_argument("--models", default=None,
                     help="comma-separated models (default: the table's models; offline: mel,random-tiny)")
+    rp.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
     rp.add_argument("--data-root", default=None, help="dataset root holding mtat/, nsynth/, beats/ "
                                                       "(default: $OMAR_BENCH_DATA)")
     rp.add_argument("--layers", default=None,
@@ -122,19 +174,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="datasets: `data synth` renders the offline sets in the real layouts")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
-    ds = dsub.add_parser("synth", help="render the synthesised NSynth / beat / MTAT sets (deterministic)")
+    ds = dsub.add_parser("synth", help="render the synthesised sets in the real layouts (deterministic)")
     ds.add_argument("--out", default=None, help="output folder (default: <cache dir>/synth)")
-    ds.add_argument("--sets", default="nsynth,beats,mtat", help="comma-separated subset of nsynth,beats,mtat")
+    ds.add_argument("--sets", default="all", help="comma-separated subset of nsynth, beats, mtat, chords, "
+                                                  "structure, difficulty, key (default: all)")
     ds.add_argument("--cache-dir", default=None)
 
     from omar_rq.pretraining_args import build_parser as pretraining_parser
 
     parent = pretraining_parser(add_help=False)
-    sub.add_parser("pretrain", parents=[parent], help="pretrain an OMAR-RQ model from a gin config (writes "
-                                                      "config.gin + model.ckpt)",
-                   description=parent.description, epilog=parent.epilog.replace("python -m omar_rq.pretraining",
-                                                                                "omar-bench pretrain"),
-                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    pt = sub.add_parser("pretrain", parents=[parent], help="pretrain an OMAR-RQ model from a gin config (writes "
+                                                           "config.gin + model.ckpt)",
+                        description=parent.description + "\n\nWith no --data-dir / --filelist-train, a config whose "
+                        "data_dir is \"synth:\" (cfg/pretrain/tiny.gin) trains on the synthesised offline sets' "
+                        "train / valid audio, rendered on first use. --config also takes a shipped config by name "
+                        "(tiny, base, …).",
+                        epilog="examples:\n  omar-bench pretrain --config tiny --max-steps 800      # synthesised "
+                               "audio, ~3 min on 2 CPU cores\n"
+                               + parent.epilog.replace("python -m omar_rq.pretraining", "omar-bench pretrain")
+                               .replace("Examples:\n", ""),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pt.add_argument("--cache-dir", default=None, help="where the synthesised audio is rendered (default: "
+                                                       "$OMAR_BENCH_CACHE or ~/.cache/omar-bench)")
     return ap
 
 
@@ -148,6 +209,7 @@ def cmd_run(args) -> int:
         results_dir=args.results_dir, cache_dir=args.cache_dir, device=args.device, seed=args.seed, seeds=args.seeds,
         train_subset=args.train_subset, split=args.split, split_dir=args.split_dir,
         checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
+        model_options=_model_options(args), weights=args.weights, trust_remote_code=args.trust_remote_code,
         max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit))
     print(summary(result))
     if args.json:
@@ -159,6 +221,30 @@ def cmd_run(args) -> int:
             "layers": {str(r["layer"]): r["metrics"] for r in result.records},
             "skipped_files": result.skipped, "records": [str(p) for p in result.paths]}, default=float))
     return 0
+
+
+def cmd_validate(args) -> int:
+    from .encoders import load_encoder
+    from .runner import check_device
+    from .validate import validate_encoder
+
+    check_device(args.device)
+    enc = load_encoder(args.model, device=args.device, checkpoint_root=args.checkpoint_root,
+                       encodec_weights=args.encodec_weights, options=_model_options(args) or None,
+                       weights=args.weights, trust_remote_code=args.trust_remote_code)
+    checks = validate_encoder(enc, full=not args.quick, long_minutes=args.long_minutes)
+    if args.json:
+        print(json.dumps({"model": enc.name, "sr": enc.sr, "eps": enc.eps, "num_layers": enc.num_layers,
+                          "fingerprint": enc.fingerprint, "ok": all(c.ok for c in checks),
+                          "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail,
+                                      "seconds": round(c.seconds, 3)} for c in checks]}))
+    else:
+        print(f"{enc.name}: {enc.kind}, {enc.sr} Hz, {enc.eps:g} frames/s, {enc.num_layers} layer(s)")
+        for c in checks:
+            print("  " + c.line())
+        bad = [c.name for c in checks if not c.ok]
+        print(f"{len(checks) - len(bad)} of {len(checks)} checks passed" + (f"; failed: {', '.join(bad)}" if bad else ""))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_tasks(args) -> int:
@@ -238,9 +324,9 @@ def cmd_reproduce(args) -> int:
     models = args.models.split(",") if args.models else None
     cells = reproduce(args.table, models=models, data_root=args.data_root, results_dir=results_dir,
                       progress=not args.quiet, probe=args.probe, seed=args.seed, layers=args.layers,
-                      cache_dir=args.cache_dir,
-                      device=args.device, checkpoint_root=args.checkpoint_root,
-                      encodec_weights=args.encodec_weights)
+                      cache_dir=args.cache_dir, device=args.device, checkpoint_root=args.checkpoint_root,
+                      encodec_weights=args.encodec_weights,
+                      fit_kwargs={"max_epochs": args.max_epochs} if args.max_epochs else {})
     counts = {s: sum(c.status == s for c in cells) for s in ("done", "ran", "failed")}
     print(f"{args.table}: {counts['ran']} cells run, {counts['done']} already recorded, {counts['failed']} failed",
           file=sys.stderr)
@@ -265,19 +351,43 @@ def cmd_data(args) -> int:
         return 2
     cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
     out = Path(args.out).expanduser() if args.out else cache / "synth"
-    paths = synthesize(out, sets=tuple(s for s in args.sets.split(",") if s), progress=True)
+    from .synth import SYNTH_SETS
+
+    sets = SYNTH_SETS if args.sets == "all" else tuple(s for s in args.sets.split(",") if s)
+    paths = synthesize(out, sets=sets, progress=True)
     for name, p in paths.items():
         print(f"{name}: {p}")
     return 0
 
 
 def cmd_pretrain(args) -> int:
-    from omar_rq.pretraining import run_from_args
+    from omar_rq.pretraining import SYNTH_DATA, config_data_dir, run_from_args
 
+    from .resources import project_file
+
+    config = Path(args.config).expanduser()
+    if not config.is_file():  # a shipped config by its repository path (cfg/pretrain/tiny.gin) or name (tiny)
+        for candidate in (args.config, f"cfg/pretrain/{args.config}", f"cfg/pretrain/{args.config}.gin"):
+            try:
+                shipped = project_file(candidate)
+            except ValueError:
+                continue
+            if shipped.is_file():
+                args.config = str(shipped)
+                break
+    if args.data_dir is None and args.filelist_train is None and Path(args.config).is_file() \
+            and config_data_dir(args.config) == SYNTH_DATA:
+        from .pretrain_data import synth_pretraining_data
+
+        data, train, valid = synth_pretraining_data(getattr(args, "cache_dir", None))
+        print(f"omar-bench pretrain: no --data-dir: training on the synthesised offline audio (train / valid "
+              f"splits) in {data}", file=sys.stderr)
+        args.data_dir, args.filelist_train = str(data), str(train)
+        args.filelist_val = args.filelist_val or str(valid)
     return run_from_args(args)
 
 
-COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "models": cmd_models, "table": cmd_table,
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "tasks": cmd_tasks, "models": cmd_models, "table": cmd_table,
             "reproduce": cmd_reproduce, "data": cmd_data, "pretrain": cmd_pretrain}
 
 
@@ -291,13 +401,16 @@ def user_errors() -> tuple[type, ...]:
 
     from .data_location import DataNotFound
     from .datasets import DatasetLayoutError
+    from .adapters import AdapterError
+    from .errors import UnknownName, UsageError
+    from .validate import EncoderContractError
     from .registry import CheckpointNotFound, UnknownModel
     from .runner import TooManyBadFiles
     from .tasks import EmptySplit, TooFewTracks, UnknownTask
 
     return (DatasetLayoutError, DataNotFound, TooManyBadFiles, UnknownTask, UnknownModel, CheckpointNotFound,
             ModelNotFound, CheckpointError, ConfigError, EncodecWeightsNotFound, AudioLoadError, TooFewTracks,
-            EmptySplit)
+            EmptySplit, UsageError, UnknownName, AdapterError, EncoderContractError)
 
 
 def main(argv=None) -> int:

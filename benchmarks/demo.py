@@ -1,6 +1,7 @@
 """The offline demo behind ``make demo``: the whole pipeline on a fresh machine, no internet, no datasets, no weights.
 
-1. synthesise the NSynth-, beat- and MTAT-layout sets (cached; ``omar-bench data synth``);
+1. synthesise the offline sets in the real layouts of NSynth, the beat sets, MTAT, Chords1217, Harmonix,
+   PianoSyllabus and GiantSteps (cached; ``omar-bench data synth``);
 2. pretrain the tiny OMAR-RQ model (``cfg/pretrain/tiny.gin``) on the *training-split* audio of those sets only
    (test audio stays unseen), keeping its own initial weights beside it (``…/tiny/init``);
 3. ``omar-bench reproduce --table offline`` for the ``mel`` floor, the tiny model's initialisation (``tiny-init``)
@@ -19,25 +20,10 @@ import time
 from pathlib import Path
 
 from .cache import default_cache_dir
-from .runner import SYNTH_CONFIG_ENV
+from .pretrain_data import train_filelists
+from .resources import pretrain_configs_dir
+from .runner import SYNTH_CONFIG_ENV, default_results_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def train_filelists(synth_root: Path, out_dir: Path) -> tuple[Path, Path]:
-    """File lists (relative to ``synth_root``) of the train and valid splits' audio of the three synthesised sets."""
-    from .datasets import load_beats, load_mtat, load_nsynth
-
-    indexes = [load_nsynth(synth_root / "nsynth"), load_mtat(synth_root / "mtat"), load_beats(synth_root / "beats")]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for split in ("train", "valid"):
-        files = sorted(str(Path(e.audio_path).resolve().relative_to(synth_root.resolve()))
-                       for idx in indexes for e in idx.split(split))
-        p = out_dir / f"pretrain-{split}.txt"
-        p.write_text("\n".join(files) + "\n")
-        paths.append(p)
-    return paths[0], paths[1]
 
 
 def pretrained_tiny(cache: Path, synth_root: Path) -> Path:
@@ -54,18 +40,18 @@ def pretrained_tiny(cache: Path, synth_root: Path) -> Path:
     train, valid = train_filelists(synth_root, cache / "models")
     print(f"[demo] pretraining the tiny model on the synthesised training audio → {out} (a few minutes)",
           file=sys.stderr, flush=True)
-    return Path(pretrain(ROOT / "cfg" / "pretrain" / "tiny.gin", data_dir=synth_root, filelist_train=train,
+    return Path(pretrain(pretrain_configs_dir() / "tiny.gin", data_dir=synth_root, filelist_train=train,
                          filelist_val=valid, output=out))
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache-dir", default=None, help="default: $OMAR_BENCH_CACHE or ~/.cache/omar-bench")
-    ap.add_argument("--results-dir", default=str(ROOT / "results"))
+    ap.add_argument("--results-dir", default=None, help="default: $OMAR_BENCH_RESULTS or ./results")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
-    results = Path(args.results_dir)
+    results = Path(args.results_dir) if args.results_dir else default_results_dir()
 
     from .synth import synthesize
 

@@ -1,7 +1,13 @@
-"""What ``--model`` can name, resolved to an encoder with the HEAR-like contract of :mod:`omar_rq`.
+"""What ``--model`` can name, resolved to an encoder with one contract, whatever its origin.
 
-An encoder has ``sr`` (Hz), ``eps`` (embeddings per second), ``num_layers`` and ``extract_embeddings(audio (B, T),
-layers) -> (L, B, N, C)``. Accepted names, in resolution order:
+The contract (OMAR-RQ's own, HEAR-like): ``sr`` (Hz), ``eps`` (embeddings per second; frame ``n`` stands for the time
+``(n + 0.5) / eps``), ``num_layers``, ``extract_embeddings(audio (B, T) float tensor at sr, layers) -> (L, B, N,
+C)``, and a ``fingerprint`` covering weights, options and versions (the embedding cache's key).
+``omar-bench validate MODEL`` checks it (:mod:`benchmarks.validate`). Accepted names, in resolution order:
+
+- ``hear:<module>``: an installed HEAR API module (:mod:`benchmarks.adapters.hear`);
+- ``hf:<id or path>``: a ``transformers`` audio model, each hidden state a layer (:mod:`benchmarks.adapters.hf`);
+- ``py:<module>:<callable>``: your own factory (:mod:`benchmarks.adapters.python`);
 
 - ``mel``: the floor without learned weights — the log-mel input view of the released mel models (16 kHz, 96 mels,
   hop 256, z-normalised) cut into the same 96 × 4 patches, each flattened (384 dims at 15.625 Hz). One "layer" (0).
@@ -30,10 +36,11 @@ from omar_rq.model import ViewEncoder, validate_audio
 from omar_rq.patching import patchify
 from omar_rq.views import MelSpectrogram
 
+from .errors import UsageError
 from .registry import CheckpointNotFound, UnknownModel, default_registry
+from .resources import model_configs_dir, project_file
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-MODEL_CONFIGS = PROJECT_ROOT / "cfg" / "models"
+MODEL_CONFIGS = model_configs_dir()
 ENCODEC_ENV = "OMAR_BENCH_ENCODEC_WEIGHTS"
 RANDOM_SEED = 0
 
@@ -65,13 +72,19 @@ class MelBaseline(ViewEncoder):
 
 @dataclass
 class Encoder:
-    """A resolved ``--model``: the module plus what a result record says about it."""
+    """A resolved ``--model``: the object with the contract plus what a result record says about it."""
 
     name: str          # the id records and tables use
-    kind: str          # "omar-rq" | "mel" | "random"
-    model: nn.Module
-    source: str        # where it came from (path, HF id, config)
+    kind: str          # "omar-rq" | "mel" | "random" | "hear" | "hf" | "py"
+    model: object      # has sr, eps, num_layers, extract_embeddings
+    source: str        # where it came from (path, HF id, config, module)
     fingerprint: str = field(default="")
+    options: dict = field(default_factory=dict)
+
+    @property
+    def supports_autocast(self) -> bool:
+        """Whether extraction may run under bf16 autocast on CUDA (the encoder's matmuls; views stay float32)."""
+        return bool(getattr(self.model, "supports_autocast", self.kind in ("omar-rq", "random")))
 
     @property
     def sr(self) -> int:
@@ -86,8 +99,9 @@ class Encoder:
         return int(self.model.num_layers)
 
     def info(self) -> dict:
-        return {"kind": self.kind, "source": self.source, "fingerprint": self.fingerprint, "sr": self.sr,
-                "eps": self.eps, "depth": self.num_layers}
+        out = {"kind": self.kind, "source": self.source, "fingerprint": self.fingerprint, "sr": self.sr,
+               "eps": self.eps, "depth": self.num_layers}
+        return out | ({"options": self.options} if self.options else {})
 
 
 def fingerprint_module(module: nn.Module, extra: str = "") -> str:
@@ -117,7 +131,7 @@ def _config_for_random(arch: str) -> Path:
     try:
         entry = default_registry().model(arch)
         if entry.project_config:
-            return PROJECT_ROOT / entry.project_config
+            return project_file(entry.project_config)
     except UnknownModel:
         pass
     raise UnknownModel(f"random-{arch}: no architecture named {arch!r}; known: "
@@ -136,9 +150,18 @@ def _path_name(path: Path) -> str:
     return f"path:{name}" if default_registry().canonical(name) is not None or name in ("mel",) else name
 
 
+ADAPTER_PREFIXES = ("hear:", "hf:", "py:")
+
+
 def record_name(name: str) -> str:
     """The id records and tables use for ``--model name``, known without loading the model."""
     if name == "mel" or name.startswith("random-"):
+        return name
+    if name.startswith("hf:"):
+        target = name[3:]
+        p = Path(target).expanduser()
+        return f"hf:{p.resolve().name}" if p.exists() else name
+    if name.startswith(("hear:", "py:")):
         return name
     registry = default_registry()
     if registry.canonical(name) is not None:
@@ -151,12 +174,14 @@ def record_name(name: str) -> str:
 @dataclass(frozen=True)
 class ModelSource:
     """Where ``--model`` points, found without loading anything: ``kind`` is "mel", "random" (``config`` = its
-    architecture), "dev" / "path" (``config`` = a config file or folder) or "hub" (``hf_id``)."""
+    architecture), "dev" / "path" (``config`` = a config file or folder), "hub" (``hf_id``), or an adapter — "hear",
+    "hf", "py" (``target`` = module, model id / path, module:callable)."""
 
     name: str
     kind: str
     config: Path | None = None
     hf_id: str | None = None
+    target: str | None = None
 
 
 def locate(name: str, checkpoint_root: str | None = None) -> ModelSource:
@@ -165,6 +190,13 @@ def locate(name: str, checkpoint_root: str | None = None) -> ModelSource:
     registry = default_registry()
     if name == "mel":
         return ModelSource("mel", "mel")
+    for prefix in ADAPTER_PREFIXES:
+        if name.startswith(prefix):
+            target = name[len(prefix):]
+            if not target:
+                raise UnknownModel(f"--model {name!r} names nothing after {prefix!r} (e.g. hear:my_module, "
+                                   "hf:facebook/wav2vec2-base or hf:./my-model, py:my.module:make_encoder)")
+            return ModelSource(record_name(name), prefix[:-1], target=target)
     if name.startswith("random-"):
         return ModelSource(name, "random", config=_config_for_random(name[len("random-"):]))
     if registry.canonical(name) is not None:
@@ -178,15 +210,22 @@ def locate(name: str, checkpoint_root: str | None = None) -> ModelSource:
         return ModelSource(name, "hub", hf_id=name)
     raise UnknownModel(f"unknown model {name!r}. Use one of: mel, random-<architecture> (e.g. random-tiny, "
                        f"random-base), a registry id ({', '.join(registry.ids())}), a Hugging Face id "
-                       "(mtg-upf/omar-rq-base), or a path to a model folder / config.gin / development run folder.")
+                       "(mtg-upf/omar-rq-base), a path to a model folder / config.gin / development run folder, "
+                       "or another encoder: hear:<module>, hf:<id or path>, py:<module>:<callable>.")
 
 
 def load_encoder(name: str | ModelSource, device: str = "cpu", checkpoint_root: str | None = None,
-                 encodec_weights: str | None = None) -> Encoder:
+                 encodec_weights: str | None = None, options: dict | None = None, weights: str | None = None,
+                 trust_remote_code: bool = False) -> Encoder:
     """Resolve and load ``--model`` (see module docstring): an :class:`Encoder` on ``device``, eval mode,
-    fingerprinted."""
+    fingerprinted. ``options`` (``--model-options``), ``weights`` (``--weights``) and ``trust_remote_code``
+    (``--trust-remote-code``) go to the adapters."""
     src = name if isinstance(name, ModelSource) else locate(name, checkpoint_root)
     encodec = encodec_weights or os.environ.get(ENCODEC_ENV) or None
+    if src.kind in ("hear", "hf", "py"):
+        return _load_adapter(src, device, options, weights, trust_remote_code)
+    if options or weights or trust_remote_code:
+        raise UsageError("--model-options, --weights and --trust-remote-code apply to hear:, hf: and py: models")
     if src.kind == "mel":
         enc = Encoder("mel", "mel", MelBaseline().to(device).eval(),
                       "log-mel patches (16 kHz, 96 mels, hop 256, patch 96x4)")
@@ -204,6 +243,35 @@ def load_encoder(name: str | ModelSource, device: str = "cpu", checkpoint_root: 
         enc = Encoder(src.name, "omar-rq", model, str(Path(src.config).resolve()))
     enc.fingerprint = fingerprint_module(enc.model, extra=enc.kind)
     return enc
+
+
+def _load_adapter(src: ModelSource, device: str, options, weights, trust_remote_code) -> Encoder:
+    from .adapters import AdapterError
+
+    try:
+        if src.kind == "hear":
+            from .adapters.hear import HearEncoder
+
+            model = HearEncoder(src.target, weights=weights, options=options, device=device)
+        elif src.kind == "hf":
+            if weights:
+                raise UsageError("--weights does not apply to hf: models (point hf: at the model folder)")
+            from .adapters.hf import HFEncoder
+
+            model = HFEncoder(src.target, device=device, trust_remote_code=trust_remote_code, options=options)
+        else:
+            from .adapters.python import load_python_encoder
+
+            model = load_python_encoder(src.target, weights=weights, options=options, device=device)
+    except (AdapterError, UsageError):
+        raise
+    except Exception as e:  # noqa: BLE001 - the user's module failed while loading: say which and why
+        raise AdapterError(f"{src.kind}:{src.target}: failed to load ({type(e).__name__}: {e})") from e
+    h = hashlib.blake2b(digest_size=20)
+    for part in model.fingerprint_parts():
+        h.update(str(part).encode() + b"\0")
+    return Encoder(src.name, src.kind, model, model.describe(), fingerprint=h.hexdigest(),
+                   options=dict(options or {}) | ({"weights": str(weights)} if weights else {}))
 
 
 __all__ = ["Encoder", "MelBaseline", "ModelSource", "locate", "load_encoder", "record_name", "fingerprint_module", "UnknownModel", "CheckpointNotFound"]

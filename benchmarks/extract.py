@@ -148,6 +148,26 @@ def _missing_group_layers(group) -> list[int]:
     return sorted({layer for _, _, missing in group for layer in missing})
 
 
+def forward(encoder, audio: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
+    """The encoder on ``audio (B, T)``: one float32 CPU tensor ``(B, N, C_l)`` per layer. The contract's
+    ``(L, B, N, C)`` tensor is split per layer; a list of per-layer tensors (layers of different widths) is taken
+    as is. On CUDA, an encoder that allows it runs under bf16 autocast (its views stay float32)."""
+    device = getattr(encoder.model, "device", None)
+    on_cuda = isinstance(device, torch.device) and device.type == "cuda"
+    if on_cuda and encoder.supports_autocast:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            emb = encoder.model.extract_embeddings(audio, layers)
+    else:
+        emb = encoder.model.extract_embeddings(audio, layers)
+    parts = list(emb.unbind(0)) if torch.is_tensor(emb) else list(emb)
+    if len(parts) != len(layers):
+        raise ValueError(f"{encoder.name} returned {len(parts)} layer(s) for {len(layers)} requested")
+    return [p.detach().float().cpu() for p in parts]
+
+
+_SKIPPABLE = (ValueError, RuntimeError)  # too short for one embedding, a model that cannot take this input
+
+
 def _write(cache, entry, arrays, meta, out, ex_id, on_entry_written):
     cache.write(entry, arrays, meta)
     out.n_computed += 1
@@ -167,11 +187,11 @@ def _extract_frames(encoder, todo, cache, out, bar, on_entry_written):
                 out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": reason})
                 continue
             try:
-                emb = encoder.model.extract_embeddings(audio[None], missing)
-            except ValueError as e:  # too short for one embedding
+                emb = forward(encoder, audio[None], missing)
+            except _SKIPPABLE as e:
                 out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": str(e)})
                 continue
-            arrays = {layer: emb[j, 0].float().cpu().numpy() for j, layer in enumerate(missing)}
+            arrays = {layer: emb[j][0].numpy() for j, layer in enumerate(missing)}
             meta = {"n_samples": int(audio.shape[-1]), "sr": encoder.sr, "eps": encoder.eps}
             _write(cache, entry, arrays, meta, out, ex.id, on_entry_written)
 
@@ -214,19 +234,19 @@ def _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_w
         for i in range(0, len(items), step):
             batch = items[i:i + step]
             try:
-                emb = encoder.model.extract_embeddings(torch.stack([b[2] for b in batch]), layers)  # (L, b, N, C)
-            except ValueError as e:  # too short for one embedding
+                emb = forward(encoder, torch.stack([b[2] for b in batch]), layers)  # per layer (b, N, C_l)
+            except _SKIPPABLE as e:
                 for b in batch:
                     failed[b[0]] = str(e)
                 continue
-            pooled = emb.float().mean(dim=2).cpu().numpy()  # (L, b, C)
+            pooled = [e.mean(dim=1).numpy() for e in emb]  # per layer (b, C_l)
             for j, (fi, ci, _) in enumerate(batch):
-                vectors[(fi, ci)] = pooled[:, j]
+                vectors[(fi, ci)] = [p[j] for p in pooled]
     for fi, count in n_chunks.items():
         ex, entry, missing = group[fi]
         if fi in failed:
             out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": failed[fi]})
             continue
-        stacked = np.stack([vectors[(fi, ci)] for ci in range(count)], axis=1)  # (L, n_chunks, C)
-        arrays = {layer: stacked[layers.index(layer)] for layer in missing}
+        arrays = {layer: np.stack([vectors[(fi, ci)][layers.index(layer)] for ci in range(count)])
+                  for layer in missing}                                            # (n_chunks, C_l)
         _write(cache, entry, arrays, {"n_chunks": count, "sr": sr}, out, ex.id, on_entry_written)

@@ -21,6 +21,7 @@ with one row per (model, column).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from benchmarks.errors import UnknownName
 from benchmarks.records import RECORDS_SUBDIR, best_by_validation, latest_per_key, most_recent
 from benchmarks.registry import Registry, default_registry
 
@@ -47,6 +49,8 @@ class Column:
     label: str
     task: str
     metric_key: str | None = None
+    from_records: bool = False          # a column of the "all results" table: its records say what it measures
+    lower: bool = False                 # direction stated by those records (tasks this version does not know)
 
     @property
     def spec(self):
@@ -60,18 +64,23 @@ class Column:
 
     @property
     def lower_is_better(self) -> bool:
-        return bool(self.spec.primary.lower_is_better) if self.spec is not None else False
+        return bool(self.spec.primary.lower_is_better) if self.spec is not None else self.lower
 
     @property
     def run(self) -> bool:
-        return self.spec is not None
+        return self.spec is not None or self.from_records
+
+    @property
+    def title(self) -> str:
+        """The label as tables print it: ``↓`` marks a metric where lower is better."""
+        return f"{self.label} ↓" if self.lower_is_better else self.label
 
 
 @dataclass(frozen=True)
 class TableDef:
     name: str
     title: str
-    columns: tuple[Column, ...]
+    columns: tuple[Column, ...]  # empty with rows="records": one column per task that has records ("all results")
     layer: int | None  # fixed layer (0-based block index), or None = best layer by validation
     rows: str  # "registry": the registry's members of `name`; "records": models with records on these columns
     reference_table: str | None  # table name in reference_scores.csv, None = no published numbers
@@ -103,7 +112,12 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
         Column("synth-nsynth-pitch", "synth-nsynth-pitch"),
         Column("synth-nsynth-instrument", "synth-nsynth-instrument"),
         Column("synth-beats", "synth-beats"),
+        Column("synth-chords", "synth-chords"),
+        Column("synth-structure", "synth-structure"),
+        Column("synth-difficulty", "synth-difficulty"),
+        Column("synth-key", "synth-key"),
     ), None, "records", None),
+    TableDef("all", "All results", (), None, "records", None),
 )}
 
 
@@ -165,6 +179,7 @@ class Table:
                 rec = c.record or {}
                 out.append({
                     "table": self.name, "model": m, "column": col.label, "task": col.task, "metric": col.metric,
+                    "lower_is_better": col.lower_is_better,
                     "layer_policy": self.definition.layer_policy,
                     "reference": c.reference, "reference_status": c.reference_status,
                     "measured": c.measured, "measured_std": c.measured_std, "diff": c.diff, "layer": c.layer,
@@ -192,9 +207,9 @@ def _record_ref(path: str | None) -> str | None:
     return Path(path).name
 
 
-CSV_FIELDS = ["table", "model", "column", "task", "metric", "layer_policy", "reference", "reference_status",
-              "measured", "measured_std", "diff", "layer", "n_records", "status", "probe", "seed", "record",
-              "reference_source"]
+CSV_FIELDS = ["table", "model", "column", "task", "metric", "lower_is_better", "layer_policy", "reference",
+              "reference_status", "measured", "measured_std", "diff", "layer", "n_records", "status", "probe", "seed",
+              "record", "reference_source"]
 
 
 # ---- building -----------------------------------------------------------------------------------------------------
@@ -214,6 +229,23 @@ def _rows(defn: TableDef, merged: list[dict], registry: Registry) -> list[str]:
     return sorted({_row_id(r, registry) for r in merged if r["task"] in tasks})
 
 
+def record_columns(records: Sequence[dict]) -> tuple[Column, ...]:
+    """One column per task that has records (the "all results" table): known tasks in the registry's order, then
+    the others by name, each with its primary metric (for an unknown task, the one its records name)."""
+    from benchmarks.tasks import task_names
+
+    order = {n: i for i, n in enumerate(task_names())}
+    cols = []
+    for task in sorted({r["task"] for r in records}, key=lambda t: (order.get(t, len(order)), t)):
+        recs = [r for r in records if r["task"] == task]
+        named = next(((r.get("primary_metric") or {}) for r in recs if r.get("primary_metric")), {})
+        metric = named.get("name") or next((str((r.get("validation") or {}).get("metric")) for r in recs
+                                            if (r.get("validation") or {}).get("metric") in (r.get("metrics") or {})),
+                                           None)
+        cols.append(Column(task, task, metric, from_records=True, lower=bool(named.get("lower_is_better", False))))
+    return tuple(cols)
+
+
 def _choose(cands: list[dict]) -> dict | None:
     return best_by_validation(cands) or most_recent(cands)
 
@@ -221,10 +253,12 @@ def _choose(cands: list[dict]) -> dict | None:
 def build_table(name: str, records: Iterable[dict], registry: Registry | None = None) -> Table:
     """The table `name` (a key of `TABLES`) filled from `records` (raw; merged here with `latest_per_key`)."""
     if name not in TABLES:
-        raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        raise UnknownName(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
     registry = registry or default_registry()
     defn = TABLES[name]
     merged = latest_per_key(records)
+    if not defn.columns:
+        defn = dataclasses.replace(defn, columns=record_columns(merged))
     by_cell: dict[tuple[str, str], list[dict]] = {}
     for r in merged:
         by_cell.setdefault((_row_id(r, registry), r["task"]), []).append(r)
@@ -312,7 +346,8 @@ def _sources(t: Table) -> list[str]:
 # ---- Markdown ------------------------------------------------------------------------------------------------------
 def render_md(t: Table) -> str:
     d = t.definition
-    cols = ", ".join(f"{c.label} = `{c.task}` {c.metric}" for c in d.columns)
+    cols = ", ".join(f"{c.label} = `{c.task}` {c.metric}" + (" (lower is better)" if c.lower_is_better else "")
+                     for c in d.columns)
     lines = [f"### {d.title} (`{d.name}`)", "", f"{_layer_note(t)}; {cols}."]
     legend = "ours = measured, — = no record yet" + ("" if d.layer is not None else ", L = layer used")
     if t.has_reference:
@@ -323,7 +358,7 @@ def render_md(t: Table) -> str:
     if not t.rows:
         lines.append("_(no records)_")
         return "\n".join(lines) + "\n"
-    header = ["model"] + [f"{c.label} {s}" for c in d.columns for s in _subcolumns(t, c)]
+    header = ["model"] + [f"{c.title} {s}" for c in d.columns for s in _subcolumns(t, c)]
     body = [[m.replace("|", "\\|")] + [x for c in d.columns for x in _cell_texts(t, t.cell(m, c.label))]
             for m in t.rows]
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
@@ -377,7 +412,9 @@ def render_latex(t: Table) -> str:
         return "\n".join(out + [r"% no records", r"\end{table}"]) + "\n"
     out.append(f"\\begin{{tabular}}{{{spec}}}")
     out.append(r"\toprule")
-    groups = " & ".join(f"\\multicolumn{{{k}}}{{c}}{{{tex_escape(c.label)}}}" for c, k in zip(d.columns, widths))
+    down = r" $\downarrow$"
+    groups = " & ".join(f"\\multicolumn{{{k}}}{{c}}{{{tex_escape(c.label)}{down if c.lower_is_better else ''}}}"
+                        for c, k in zip(d.columns, widths))
     out.append(f" & {groups} \\\\")
     out.append(" ".join(f"\\cmidrule(lr){{{a}-{a + k - 1}}}" for a, k in zip(starts, widths)))
     tex_subs = {"Δ": r"$\Delta$"}

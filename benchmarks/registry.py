@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import NamedTuple
 from omar_rq.hub import find_in_hf_cache, hf_cache_dir, hf_repo_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = PROJECT_ROOT / "results" / "reference"
+from .resources import reference_dir
+
+REFERENCE_DIR = reference_dir()
 CHECKPOINT_ENV = "OMAR_BENCH_CHECKPOINTS"
 CHECKPOINT_FLAG = "--checkpoint-root"
 HF_ORG = "mtg-upf"

@@ -19,11 +19,13 @@ from omar_rq.loading import find_config
 
 from omar_rq.hub import find_in_hf_cache
 
-from .encoders import MODEL_CONFIGS, PROJECT_ROOT, MelBaseline, locate, record_name
+from .encoders import MODEL_CONFIGS, MelBaseline, locate, record_name
 from .leaderboard import TABLES
 from .records import find_record
 from .registry import default_registry
+from .resources import project_file
 from .data_location import data_dir_for
+from .errors import UnknownName
 from .runner import RunOptions, parse_layers, run
 
 #: Models of the offline table when ``--models`` is not given: the floor and a small OMAR-RQ model.
@@ -49,14 +51,14 @@ def model_depth(model: str, checkpoint_root: str | None = None) -> int:
         if cached is not None:
             return read_depth(cached)
         entry = default_registry().model(src.hf_id)  # not downloaded yet: the registry's copy of its config
-        return read_depth(PROJECT_ROOT / entry.project_config)
+        return read_depth(project_file(entry.project_config))
     return read_depth(find_config(src.config))
 
 
 def table_cells(table: str, models=None, checkpoint_root=None, layers: str | None = None) -> list[Cell]:
     """The (model, task, layers) cells of ``table`` that our harness runs."""
     if table not in TABLES:
-        raise KeyError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        raise UnknownName(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
     defn = TABLES[table]
     if models is None:
         models = list(DEFAULT_OFFLINE_MODELS) if defn.rows == "records" else \

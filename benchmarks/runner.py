@@ -17,10 +17,10 @@ Bad audio: files that cannot be decoded are skipped, listed in the record (``dat
 The run fails only when more than ``max_bad_fraction`` (default 25 %) of the dataset's files are unusable — a sign of
 a wrong folder or a broken download rather than a few bad files.
 
-Framewise probes at real size use a step schedule (:data:`FRAME_STEPS_PER_ROUND`): validation every N optimizer
-steps instead of once per pass over hundreds of thousands of frames; ``patience`` counts those validations. Sets
-whose training epoch is shorter than N steps validate every epoch as before. The record's ``protocol.schedule`` says
-which was used.
+Framewise probes at real size use a step schedule: validation every :data:`FRAME_STEPS_PER_ROUND` optimizer steps
+instead of once per pass over hundreds of thousands of frames (``patience`` counts those validations), and at most
+:data:`FRAME_MAX_STEPS` steps. Sets whose training epoch is shorter than that interval validate every epoch, with
+the usual 100-epoch cap, as before. The record's ``protocol.schedule`` says which was used.
 """
 from __future__ import annotations
 
@@ -39,14 +39,21 @@ from .cache import EmbeddingCache, default_cache_dir
 from .data_location import DATA_ENV, SYNTH_CONFIG_ENV, DataNotFound, data_dir_for
 from .datasets import DatasetLayoutError
 from .encoders import Encoder, load_encoder, locate
+from .errors import UsageError
 from .extract import Extraction, extract
 from .records import write_record
 from .tasks import Prepared, Task, get_task
 
 RESULTS_ENV = "OMAR_BENCH_RESULTS"
 DEFAULT_MAX_BAD_FRACTION = 0.25
-#: Validation interval (optimizer steps) of framewise probes whose training epoch is longer than this.
-FRAME_STEPS_PER_ROUND = 200
+#: The framewise step schedule, for sets whose training epoch is longer than FRAME_STEPS_PER_ROUND steps: validate
+#: every FRAME_STEPS_PER_ROUND optimizer steps (128 k frames; a validation pass over a GTZAN-size fold costs as much
+#: arithmetic as ~60 training steps, so validating more often mostly buys validations), stop a probe after
+#: FRAME_PATIENCE_STEPS steps without a better validation, and train at most FRAME_MAX_STEPS steps (2.05 M frames,
+#: about 6 epochs of a GTZAN-size fold) or 100 epochs, whichever is fewer.
+FRAME_STEPS_PER_ROUND = 500
+FRAME_PATIENCE_STEPS = 2_000
+FRAME_MAX_STEPS = 8_000
 
 
 class TooManyBadFiles(RuntimeError):
@@ -70,6 +77,9 @@ class RunOptions:
     split_dir: str | None = None
     checkpoint_root: str | None = None
     encodec_weights: str | None = None
+    model_options: dict = field(default_factory=dict)   # --model-options (hear:, hf:, py: encoders)
+    weights: str | None = None                          # --weights (hear:, py:)
+    trust_remote_code: bool = False                     # --trust-remote-code (hf:)
     max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION
     progress: bool = True
     fit_kwargs: dict = field(default_factory=dict)   # overrides of probes.training defaults (max_epochs, …)
@@ -115,14 +125,47 @@ def parse_layers(spec, depth: int, default: int | None = None, model: str = "the
         try:
             spec = [int(x) for x in spec.replace(" ", "").split(",") if x]
         except ValueError:
-            raise ValueError(f"--layers must be 'all' or comma-separated integers, got {spec!r}") from None
+            raise UsageError(f"--layers must be 'all' or comma-separated integers, got {spec!r}") from None
     out = []
     for layer in spec:
         if not -depth <= int(layer) < depth:
-            raise ValueError(f"layer {layer} is out of range for {model} ({depth} layers: valid 0..{depth - 1}, "
+            raise UsageError(f"layer {layer} is out of range for {model} ({depth} layers: valid 0..{depth - 1}, "
                              "or negative from the end)")
         out.append(int(layer) % depth)
     return sorted(set(out))
+
+
+def check_contract(encoder: Encoder, cache: EmbeddingCache) -> None:
+    """The cheap contract checks of :mod:`benchmarks.validate`, once per encoder fingerprint (remembered in the
+    cache): an encoder that breaks the contract is refused before any extraction, with the reasons."""
+    import json
+
+    from .validate import require_contract
+
+    mark = cache.root / "validated" / f"{encoder.fingerprint[:32]}.json"
+    if mark.is_file():
+        return
+    require_contract(encoder)
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.write_text(json.dumps({"model": encoder.name, "fingerprint": encoder.fingerprint, "cheap_checks": "passed"}))
+
+
+def check_device(device: str) -> None:
+    """Fail early, with the reason, on a ``--device`` that cannot be used here."""
+    import torch
+
+    try:
+        d = torch.device("cuda" if device == "gpu" else device)
+    except RuntimeError:
+        raise UsageError(f"--device {device!r} is not a device name (use cpu, cuda or cuda:N)") from None
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: no CUDA device is available here (torch {torch.__version__}, "
+                             f"{'a CPU-only build' if torch.version.cuda is None else 'CUDA ' + torch.version.cuda})")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif d.type != "cpu":
+        raise UsageError(f"--device {device!r}: use cpu, cuda or cuda:N")
 
 
 def versions() -> dict:
@@ -182,8 +225,9 @@ def consolidate_healing(encoder: Encoder, prep: Prepared, ext: Extraction, layer
             if attempt:
                 raise
             bad = {Path(err.path) for err in e.errors}
-            for err in e.errors:
-                _say(f"  damaged cache entry {err.path} ({err.reason}): deleted, recomputing", progress)
+            for err in e.errors:  # reported even with --quiet: it is not progress, it is something that happened
+                print(f"omar-bench: damaged cache entry {err.path} ({err.reason}): deleted, recomputing",
+                      file=sys.stderr, flush=True)
                 Path(err.path).unlink(missing_ok=True)
             redo = [ex for ex in prep.index.examples if ex.id in ext.entries and Path(ext.entries[ex.id]) in bad]
             again = extract(encoder, redo, layers, prep.task.frontend, cache, progress=progress)
@@ -200,12 +244,16 @@ def run(opts: RunOptions) -> RunResult:
 
     t_start = time.perf_counter()
     task = get_task(opts.task)
+    check_device(opts.device)
     source = locate(opts.model, opts.checkpoint_root)  # a wrong model name fails before any data is read
     cache = EmbeddingCache(opts.cache_dir or default_cache_dir())
     data_dir = data_dir_for(task, opts.data_dir, cache_dir=cache.root, progress=opts.progress)
     prep = task.load(data_dir, split=opts.split, split_dir=opts.split_dir, train_subset=opts.train_subset,
                      seed=opts.seed)
-    encoder = load_encoder(source, device=opts.device, encodec_weights=opts.encodec_weights)
+    encoder = load_encoder(source, device=opts.device, encodec_weights=opts.encodec_weights,
+                           options=opts.model_options or None, weights=opts.weights,
+                           trust_remote_code=opts.trust_remote_code)
+    check_contract(encoder, cache)
     layers = parse_layers(opts.layers, encoder.num_layers, model=encoder.name)
     _say(f"{encoder.name} ({encoder.kind}, {encoder.num_layers} layers, {encoder.eps:g} emb/s) on {task.name}: "
          f"{len(prep.index.examples)} files in {data_dir}, layers {layers}", opts.progress)
@@ -223,10 +271,16 @@ def run(opts: RunOptions) -> RunResult:
     schedule = None
     if task.kind.startswith("framewise"):
         fit_kwargs.setdefault("steps_per_round", FRAME_STEPS_PER_ROUND)
+        fit_kwargs.setdefault("max_steps", FRAME_MAX_STEPS)
+        fit_kwargs.setdefault("patience_steps", FRAME_PATIENCE_STEPS)
         schedule = {"validate_every": f"epoch, or {fit_kwargs['steps_per_round']} optimizer steps when an epoch is "
                                       "longer", "patience_counts": "validations",
-                    "validation": "all probes at once (batched metric)", "test_post_processing": "DBN only on test"
-                    if task.name.startswith(("beats", "synth-beats")) else "none"}
+                    "max_steps": f"{fit_kwargs['max_steps']} when validating every {fit_kwargs['steps_per_round']} "
+                                 "steps (else max_epochs)",
+                    "patience_steps": f"{fit_kwargs['patience_steps']} steps without a better validation when "
+                                      "validating every N steps (else patience validations)",
+                    "validation": "all probes at once (the task's batched metric); test-only post-processing "
+                                  "(e.g. the DBN) on the chosen probe"}
     runs: dict[int, list[dict]] = {layer: [] for layer in layers}
     n_out = task.n_outputs(usable)
     bar = tqdm(total=len(layers) * len(folds), desc=f"probe sweeps ({len(grid_points(grid))} points x "
@@ -288,7 +342,7 @@ def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, laye
     if cv:
         protocol["cross_validation"] = cv
     if schedule:
-        protocol["schedule"] = {**schedule, **{k: v for k, v in fit_kwargs.items() if k == "steps_per_round"}}
+        protocol["schedule"] = schedule
     return {
         "model": encoder.name, "model_info": encoder.info(), "task": task.name, "layer": layer,
         "probe": opts.probe, "seed": opts.seed,

@@ -57,6 +57,42 @@ class ConfigError(ValueError):
 _INCLUDE = re.compile(r"""^\s*include\s+(['"])(.+?)\1\s*(#.*)?$""")
 
 
+class UnsafeConfig(ConfigError):
+    """A config that would import code (``import …`` or ``from __gin__ import dynamic_registration``)."""
+
+
+def check_no_imports(path: Path, text: str) -> None:
+    """Refuse a config that imports code, naming the file and the line.
+
+    Model folders come from the internet and their configs are as untrusted as their checkpoints (which load with
+    ``torch.load(weights_only=True)``): gin executes an ``import`` line by importing the module, so any module on the
+    path would run. The statements are found with gin's own parser (``gin.config_parser``), before gin parses the
+    file; our configurables never need an import.
+    """
+    from gin import config_parser
+
+    class _Delegate(config_parser.ParserDelegate):
+        def configurable_reference(self, scoped_name, evaluate):
+            return scoped_name
+
+        def macro(self, name):
+            return name
+
+    try:
+        statements = list(config_parser.ConfigParser(text, _Delegate()))
+    except Exception:  # noqa: BLE001 - not parseable: gin's own parse reports it with the file name
+        statements = []
+        for n, line in enumerate(text.splitlines(), 1):  # still refuse what looks like an import
+            if re.match(r"^\s*(import\s+\S|from\s+\S+\s+import\s)", line):
+                statements.append(config_parser.ImportStatement(
+                    line.strip(), False, None, config_parser.Location(str(path), n, None, line)))
+    for st in statements:
+        if isinstance(st, config_parser.ImportStatement):
+            line = st.location.line_content.strip()
+            raise UnsafeConfig(f"{path}, line {st.location.line_num}: refused `{line}`: model configs may not "
+                               "import code (gin would run the imported module); remove the line")
+
+
 def flatten_config(path: str | Path, _stack: tuple[Path, ...] = ()) -> str:
     """The text of gin config ``path`` with every ``include '...'`` line replaced by the included file's text.
 
@@ -68,8 +104,10 @@ def flatten_config(path: str | Path, _stack: tuple[Path, ...] = ()) -> str:
         raise ConfigError(f"include cycle: {' -> '.join(str(p) for p in _stack + (path,))}")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    text = path.read_text()
+    check_no_imports(path, text)
     out = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         m = _INCLUDE.match(line)
         if not m:
             out.append(line)
@@ -89,9 +127,11 @@ def flatten_config(path: str | Path, _stack: tuple[Path, ...] = ()) -> str:
 @contextlib.contextmanager
 def parsed_config(path: str | Path, text: str | None = None):
     """Parse config ``path`` (includes inlined, or the given ``text``) with ``skip_unknown=True`` under the gin
-    lock, and clear gin's global state again on exit. Build everything you need inside the ``with`` block."""
+    lock, and clear gin's global state again on exit. Build everything you need inside the ``with`` block.
+    A config that imports code is refused (:func:`check_no_imports`)."""
     path = Path(path)
     text = flatten_config(path) if text is None else text
+    check_no_imports(path, text)
     register_gin_names()
     with _LOCK:
         gin.clear_config()

@@ -111,8 +111,12 @@ class OmarRQ(ViewEncoder):
 
     # -- forward ---------------------------------------------------------------------------------------------------
     def tokens(self, audio: torch.Tensor) -> torch.Tensor:
-        """Audio ``(B, T)`` → token embeddings ``(B, N, embed_dim)`` (view, patching, projection)."""
-        return self.embedding_layer(patchify(self.view(audio), self.view.patch_size))
+        """Audio ``(B, T)`` → token embeddings ``(B, N, embed_dim)`` (view, patching, projection). The input view is
+        computed in float32 even under autocast (a mel filterbank or CQT in bf16 would lose the input's precision);
+        the projection and the blocks follow the caller's autocast."""
+        with torch.autocast(audio.device.type, enabled=False):
+            rep = self.view(audio.float())
+        return self.embedding_layer(patchify(rep, self.view.patch_size))
 
     def forward(self, audio: torch.Tensor, layers: list[int] | None = None):
         return self.net(self.tokens(audio), layers)

@@ -127,7 +127,8 @@ def _data_bindings(config_path: Path) -> tuple[dict, dict]:
                 data[p] = v
     for p in ("data_dir", "filelist_train", "filelist_val"):
         if data.get(p) is not None:
-            data[p] = resolve_path(str(data[p]), config_path.parent)
+            if str(data[p]) != SYNTH_DATA:
+                data[p] = resolve_path(str(data[p]), config_path.parent)
             from_config[p] = data[p]
     return data, from_config
 
@@ -400,8 +401,31 @@ def _cpu_threads(requested: int | None, processes_per_node: int) -> int:
     return max(1, min(per_process, free // max(1, processes_per_node) or 1))
 
 
+#: The ``data_dir`` of a config that trains on omar-bench's synthesised offline sets (``cfg/pretrain/tiny.gin``):
+#: ``omar-bench pretrain`` renders that audio and passes it; this library alone cannot (it does not import the
+#: benchmark), so it asks for ``--data-dir``.
+SYNTH_DATA = "synth:"
+
+
+def config_data_dir(config: str | os.PathLike) -> str | None:
+    """The config's bound ``DiscotubeAudioDataModule.data_dir`` / ``AudioDataModule.data_dir`` as written (includes
+    inlined), or None — a cheap look without building anything."""
+    path = Path(config)
+    text = flatten_config(path)
+    with parsed_config(path, text):
+        for selector in ("DiscotubeAudioDataModule.data_dir", "AudioDataModule.data_dir"):
+            value = _query(selector)
+            if value is not None:
+                return str(value)
+    return None
+
+
 def _data_settings(info: PretrainInfo, data_dir, filelist_train, filelist_val, batch_size, num_workers) -> dict:
     data = dict(info.data)
+    if data_dir is None and filelist_train is None and data.get("data_dir") == SYNTH_DATA:
+        raise PretrainError(f"{info.config_path} trains on omar-bench's synthesised offline audio (data_dir = "
+                            f"\"{SYNTH_DATA}\"): run it with `omar-bench pretrain`, which renders that audio, or pass "
+                            "--data-dir DIR (an audio folder)")
     if data_dir is not None:
         data["data_dir"] = str(Path(data_dir).expanduser().resolve())
     if filelist_train is not None:
@@ -418,8 +442,8 @@ def _data_settings(info: PretrainInfo, data_dir, filelist_train, filelist_val, b
                 key != "data_dir" and data.get("data_dir") and (Path(data["data_dir"]) / value).exists()):
             origin = "the config's" if info.data_from_config.get(key) == value else "the given"
             raise PretrainError(f"{origin} {key} {value!r} does not exist — configs in cfg/pretrain/ bind "
-                                "placeholder data paths: pass --data-dir DIR (an audio folder, searched recursively) and/or "
-                                "--filelist-train / --filelist-val")
+                                "placeholder data paths: pass --data-dir DIR (an audio folder, searched recursively) "
+                                "and/or --filelist-train / --filelist-val")
     if data.get("data_dir") is None and data.get("filelist_train") is None:
         raise PretrainError("no training data: pass --data-dir DIR (an audio folder) or --filelist-train FILE")
     return data

@@ -233,16 +233,20 @@ class PeakFMeasure:
         # a track's first / last sample has no neighbour outside the track: +inf there (never a peak, as scipy)
         left = torch.where(self.left_in, torch.nn.functional.pad(g, (1, 0))[:, :-1], inf)
         right = torch.where(self.right_in, torch.nn.functional.pad(g, (0, 1))[:, 1:], inf)
-        # a plateau starts where the signal rises; it ends at the first sample that differs from the next one
-        ends = torch.where(g != right, idx, torch.full_like(idx, n))
-        end = torch.flip(torch.cummin(torch.flip(ends, [1]), dim=1).values, [1]).clamp_max(n - 1)
-        after = torch.gather(right, 1, end)
-        start = (g > left) & (torch.gather(g, 1, end) > after)
-        mid = torch.div(idx + end, 2, rounding_mode="floor")
-        cand = torch.zeros_like(g, dtype=torch.bool)
-        rows = torch.arange(g.shape[0], device=g.device)[:, None].expand_as(mid)
-        cand[rows[start], mid[start]] = True
-        cand &= (g >= self.threshold) & self.eligible
+        high = (g >= self.threshold) & self.eligible
+        if not bool((high & (g == right)).any()):   # no plateau above the threshold (the usual case)
+            cand = high & (g > left) & (g > right)
+        else:
+            # a plateau starts where the signal rises; it ends at the first sample that differs from the next one
+            ends = torch.where(g != right, idx, torch.full_like(idx, n))
+            end = torch.flip(torch.cummin(torch.flip(ends, [1]), dim=1).values, [1]).clamp_max(n - 1)
+            after = torch.gather(right, 1, end)
+            start = (g > left) & (torch.gather(g, 1, end) > after)
+            mid = torch.div(idx + end, 2, rounding_mode="floor")
+            cand = torch.zeros_like(g, dtype=torch.bool)
+            rows = torch.arange(g.shape[0], device=g.device)[:, None].expand_as(mid)
+            cand[rows[start], mid[start]] = True
+            cand &= high
         kept = torch.zeros_like(cand)
         undecided = cand
         k = 2 * self.d - 1

@@ -278,7 +278,7 @@ class ProbeAdamW(torch.optim.Optimizer):
 
     def __init__(self, groups: list[dict], weight_decay: float = 1e-2, betas=(0.9, 0.999), eps: float = 1e-8):
         super().__init__(groups, {"weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
-                                  "lrs": []})
+                                  "lrs": [], "_runs": None})
         self.n_steps = 0
 
     @staticmethod
@@ -309,10 +309,13 @@ class ProbeAdamW(torch.optim.Optimizer):
                     st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             dev = params[0].device
             fused = dev.type in ("cpu", "cuda")
-            for a, b, lr in self.runs(group["lrs"]):
-                # the probes of a run have all taken n_steps steps (torch increments the counters in the call)
-                steps = [torch.tensor(float(self.n_steps - 1), dtype=torch.float32, device=dev if fused else "cpu")
-                         for _ in params]
+            runs = group.setdefault("_runs", None)
+            if runs is None or len(runs[0][3]) != len(params):
+                # per run, one step counter per tensor (as torch keeps them); torch increments them in the call
+                runs = group["_runs"] = [(a, b, lr, [torch.tensor(float(self.n_steps - 1), dtype=torch.float32,
+                                                                  device=dev if fused else "cpu") for _ in params])
+                                         for a, b, lr in self.runs(group["lrs"])]
+            for a, b, lr, steps in runs:
                 torch_adam_functional(
                     [p[a:b] for p in params], [p.grad[a:b] for p in params],
                     [self.state[p]["exp_avg"][a:b] for p in params],
@@ -331,6 +334,7 @@ class ProbeAdamW(torch.optim.Optimizer):
                 for k in ("exp_avg", "exp_avg_sq"):
                     st[k] = st[k].index_select(0, idx.to(st[k].device))
         group["lrs"] = [float(x) for x in lrs]
+        group["_runs"] = None
 
 
 class BatchedProbes(L.LightningModule):
@@ -462,7 +466,8 @@ class BatchedProbes(L.LightningModule):
             if bank.n == 0:
                 continue
             meta = self._bank_meta()[k]
-            x = x_step[meta["slot"]].expand(bank.n, b, -1) if meta["slot"] is not None else \
+            # one copy per bank (a stride-0 batch slows the weight-gradient matmul)
+            x = x_step[meta["slot"]].expand(bank.n, b, -1).contiguous() if meta["slot"] is not None else \
                 x_step.index_select(0, meta["slots"])
             logits = bank(x, self._scales(cache, k, b))
             y = y_step if meta["seed_idx"] is None else y_step.index_select(0, meta["seed_idx"])

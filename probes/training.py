@@ -131,24 +131,28 @@ class FittedProbe:
         return self.predict_standardised(torch.from_numpy(self.standardizer(x)))
 
     @torch.no_grad()
-    def predict_standardised(self, x: torch.Tensor) -> np.ndarray:
-        """Probabilities (float64) of already standardised rows ``(n, D)`` — the validation pass's arithmetic."""
+    def predict_standardised(self, x: torch.Tensor, logits: bool = False) -> np.ndarray:
+        """Probabilities (float64; or the logits) of already standardised rows ``(n, D)`` — the validation pass's
+        arithmetic."""
         _, _, dev = torch_device(self.device)
         bank = self.bank.to(dev).eval()
         outs = []
         with quiet(self.num_threads if dev.type == "cpu" else None):
             for i in range(0, len(x), EVAL_ROWS):
-                logits = bank(x[i:i + EVAL_ROWS].to(dev)[None])[0]
-                p = torch.softmax(logits, -1) if loss_for(self.kind) == "ce" else torch.sigmoid(logits)
+                z = bank(x[i:i + EVAL_ROWS].to(dev)[None])[0]
+                p = z if logits else torch.softmax(z, -1) if loss_for(self.kind) == "ce" else torch.sigmoid(z)
                 outs.append(p.to("cpu", torch.float64))
         return torch.cat(outs).numpy() if outs else np.zeros((0, self.n_outputs))
 
-    def predict(self, data: ProbeData) -> np.ndarray | list[np.ndarray]:
+    def predict(self, data: ProbeData, output: str = "probs") -> np.ndarray | list[np.ndarray]:
         """Track-level scores: ``(n_tracks, K)`` means of chunk sigmoids (multilabel) / softmaxes (multiclass), tracks
-        in ascending group-id order (as :func:`probes.data.track_targets`); for framewise, a list of per-track
-        ``(T_i, C)`` sigmoid activations at the input frame rate."""
+        in ascending group-id order (as :func:`probes.data.track_targets`); for the frame kinds, a list of per-track
+        ``(T_i, C)`` activations at the input frame rate. ``output="logits"``: the same means of the logits."""
         check_data(self.kind, data)
-        probs = self.predict_rows(data)
+        if output not in ("probs", "logits"):
+            raise ValueError(f"output must be 'probs' or 'logits', got {output!r}")
+        x, _, _ = flat_arrays(self.kind, data)
+        probs = self.predict_standardised(torch.from_numpy(self.standardizer(x)), logits=output == "logits")
         if self.kind in FRAME_KINDS:
             return _split(probs, [len(xi) for xi in data.x])
         return aggregate_by_group(probs, data.groups)
@@ -286,12 +290,14 @@ def _check_pair(kind: str, train: ProbeData, valid: ProbeData, val_metric, n_cla
 
 
 def _hparams(spec: ProbeSpec, sched: dict, *, batch_size, max_epochs, patience, weight_decay, tie_break,
-             best_round) -> dict:
+             best_round, max_steps=None) -> dict:
     hp = {**spec.hparams(), "weight_decay": float(weight_decay), "batch_size": int(batch_size),
           "max_epochs": int(max_epochs), "patience": int(patience), "val_every": sched["val_every"] or 0,
           "tie_break": tie_break, "best_epoch": _to_epoch(best_round, sched)}
     if sched["unit"] == "step":
         hp["steps_per_round"] = int(sched["steps_per_round"])
+        if max_steps:
+            hp["max_steps"] = int(max_steps)
         hp["best_step"] = int((best_round + 1) * sched["steps_per_round"]) if best_round >= 0 else -1
     return hp
 
@@ -303,9 +309,13 @@ def _to_epoch(rnd: int, sched: dict) -> int:
     return ((rnd + 1) * sched["steps_per_round"] - 1) // sched["steps_per_epoch"]
 
 
-def max_rounds(max_epochs: int, sched: dict) -> int:
-    """Rounds that fit in ``max_epochs`` data epochs (at least one)."""
-    return max(1, math.ceil(max_epochs * sched["steps_per_epoch"] / sched["steps_per_round"]))
+def max_rounds(max_epochs: int, sched: dict, max_steps: int | None = None) -> int:
+    """Rounds that fit in ``max_epochs`` data epochs and, on the step schedule, in ``max_steps`` steps (at least
+    one)."""
+    n = math.ceil(max_epochs * sched["steps_per_epoch"] / sched["steps_per_round"])
+    if max_steps and sched["unit"] == "step":
+        n = min(n, math.ceil(max_steps / sched["steps_per_round"]))
+    return max(1, n)
 
 
 def fitted_from(kind: str, outcome: ProbeOutcome, std: Standardizer, sched: dict, in_dim: int, n_out: int, *,
@@ -338,30 +348,34 @@ def sweep_many(kind: str, train: Split, valid: Split, *, grid: dict | None = Non
                val_metric: Callable | None = None, max_epochs: int = DEFAULTS["max_epochs"],
                patience: int = DEFAULTS["patience"], batch_size: int = DEFAULTS["batch_size"],
                weight_decay: float = DEFAULTS["weight_decay"], val_every: int = 1,
-               steps_per_round: int | None = None, tie_break: str = "loss", device: str = "cpu",
-               num_threads: int | None = None, max_probes_per_fit: int | None = None,
+               steps_per_round: int | None = None, max_steps: int | None = None,
+               patience_steps: int | None = None, tie_break: str = "loss",
+               device: str = "cpu", num_threads: int | None = None, max_probes_per_fit: int | None = None,
                n_classes: int | None = None) -> dict[tuple[int, int], SweepResult]:
     """Sweep ``grid`` for every input (layer) of ``train.x`` ``(U, N, D)`` and every seed, all probes in one batched
     fit (or several, ``max_probes_per_fit``). Returns ``{(input, seed): SweepResult}``; within a sweep the best
     validation score wins, ties → the earlier grid point. ``standardizers[u]`` is the train standardiser of input
-    ``u`` (already applied to the splits; kept in the fitted probes)."""
+    ``u`` (already applied to the splits; kept in the fitted probes). On the step schedule (an epoch longer than
+    ``steps_per_round``), ``max_steps`` caps the training and ``patience_steps`` replaces ``patience``."""
     t0 = time.perf_counter()
     points = grid_points(grid)
     n_inputs = int(train.x.shape[0])
     specs = [ProbeSpec(lr=float(p["lr"]), hidden=int(p["hidden"]), dropout=float(p["dropout"]), seed=int(s), input=u)
              for u in range(n_inputs) for s in seeds for p in points]
     sched = round_schedule(train.n_rows, batch_size, val_every, steps_per_round)
+    if patience_steps and sched["unit"] == "step":  # on the step schedule, patience is a number of steps
+        patience = max(1, math.ceil(patience_steps / sched["steps_per_round"]))
     if y_valid_track is None and kind not in FRAME_KINDS:
         y_valid_track = _track_y(kind, valid)
     metric = engine_metric(kind, valid, y_valid_track, val_metric)
     outcomes = fit_many(specs, train, valid, loss=loss_for(kind), out_dim=n_out, val_metric=metric,
-                        max_epochs=max_rounds(max_epochs, sched), patience=patience, batch_size=batch_size,
+                        max_epochs=max_rounds(max_epochs, sched, max_steps), patience=patience, batch_size=batch_size,
                         weight_decay=weight_decay, val_every=val_every, steps_per_round=steps_per_round,
                         tie_break=tie_break, device=device, num_threads=num_threads,
                         max_probes_per_fit=max_probes_per_fit)
     seconds = time.perf_counter() - t0
     loop = dict(batch_size=batch_size, max_epochs=max_epochs, patience=patience, weight_decay=weight_decay,
-                tie_break=tie_break)
+                tie_break=tie_break, max_steps=max_steps)
     results: dict[tuple[int, int], SweepResult] = {}
     for u in range(n_inputs):
         for s in seeds:
@@ -403,7 +417,8 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
               batch_size: int = DEFAULTS["batch_size"], weight_decay: float = DEFAULTS["weight_decay"],
               device: str = "cpu", val_metric: Callable | None = None, n_classes: int | None = None,
               tie_break: str = "loss", val_every: int = 1, steps_per_round: int | None = None,
-              num_threads: int | None = None, _standardizer: Standardizer | None = None) -> FittedProbe:
+              max_steps: int | None = None, patience_steps: int | None = None, num_threads: int | None = None,
+              _standardizer: Standardizer | None = None) -> FittedProbe:
     """Train one probe (a one-probe batched fit) and return it with its best-validation weights restored.
 
     Parameters
@@ -430,6 +445,8 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
     val_every, steps_per_round : int
         Validate every ``val_every`` epochs, or every ``steps_per_round`` optimizer steps when that is shorter;
         ``patience`` counts validations.
+    max_steps, patience_steps : int, optional
+        On the step schedule: at most ``max_steps`` optimizer steps, and patience counted in steps.
     num_threads : int or None
         torch intra-op threads during the fit and at predict time (restored afterwards; None: torch's setting).
     """
@@ -437,8 +454,8 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
     res = sweep_many(kind, tr, va, grid={"lr": [lr], "hidden": [hidden], "dropout": [dropout]}, seeds=[seed],
                      standardizers=[std], n_out=n_out, y_valid_track=y_track, val_metric=val_metric,
                      max_epochs=max_epochs, patience=patience, batch_size=batch_size, weight_decay=weight_decay,
-                     val_every=val_every, steps_per_round=steps_per_round, tie_break=tie_break, device=device,
-                     num_threads=num_threads)
+                     val_every=val_every, steps_per_round=steps_per_round, max_steps=max_steps,
+                     patience_steps=patience_steps, tie_break=tie_break, device=device, num_threads=num_threads)
     return res[(0, seed)].best
 
 

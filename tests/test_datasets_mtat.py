@@ -236,7 +236,7 @@ def test_clean_split_explicit_split_dir_outside_root(tmp_path):
     assert idx.info["split_source"] == f"npy: {tmp_path / 'elsewhere'}"
     with pytest.raises(DatasetLayoutError, match="does not exist"):
         load_mtat(root, split_dir=tmp_path / "nowhere")
-    with pytest.raises(ValueError):
+    with pytest.raises(DatasetLayoutError, match="--split-dir"):  # a user error: one line at the CLI
         load_mtat(root, split="original", split_dir=tmp_path / "elsewhere")
 
 

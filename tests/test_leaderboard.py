@@ -45,6 +45,7 @@ def _collect(tables: dict) -> dict:
         for model, cells in rows.items():
             for header, text in cells.items():
                 column, sub = header.rsplit(" ", 1)
+                column = column.removesuffix(" ↓")  # the mark of a lower-is-better metric
                 out.setdefault((tname, model, column), {})[sub] = _cell(text)
     return out
 
@@ -75,6 +76,7 @@ def parse_latex(text: str) -> dict:
         subs = [s.strip().replace(r"$\Delta$", "Δ") for s in sub_line.rstrip("\\ ").split("&")[1:]]
         headers, i = [], 0
         for k, label in groups:
+            label = label.replace(r" $\downarrow$", "")  # the mark of a lower-is-better metric
             headers += [f"{label.replace(chr(92) + '_', '_')} {s}" for s in subs[i:i + k]]
             i += k
         body = lines[lines.index(r"\midrule") + 1:lines.index(r"\bottomrule")]
@@ -111,8 +113,7 @@ def test_empty_results_show_every_reference(reg, fmt, parser):
         else:
             assert c["ref"]["kind"] == "number" and c["ref"]["value"] == pytest.approx(s.value, abs=5e-4)
             assert f"{s.value:.3f}" in text
-        run = s.task not in ("chords", "difficulty", "structure")
-        assert c["ours"]["kind"] == ("missing" if run else "not run")
+        assert c["ours"]["kind"] == "missing"  # every task of every published table runs now (issue 13)
         assert c.get("Δ", {"kind": "blank"})["kind"] == "blank"
 
 
@@ -129,11 +130,11 @@ def test_empty_results_csv(reg):
         else:
             assert float(r["reference"]) == s.value and r["reference_status"] == "reported"
         assert r["measured"] == "" and r["n_records"] == "0"
-        assert r["status"] == ("not run" if s.task in ("chords", "difficulty", "structure") else "missing")
+        assert r["status"] == "missing"
 
 
 def test_table_definitions(reg):
-    assert list(TABLES) == ["baseline", "multiview", "freesound", "released", "offline"]
+    assert list(TABLES) == ["baseline", "multiview", "freesound", "released", "offline", "all"]
     for name in ("baseline", "multiview", "freesound"):
         assert TABLES[name].layer == 6
     assert TABLES["released"].layer is None and TABLES["offline"].layer is None
@@ -141,7 +142,8 @@ def test_table_definitions(reg):
     for s in reg.reference_scores():
         col = next(c for c in TABLES[s.table].columns if c.label == s.column)
         assert (col.task, col.metric) == (s.task, s.metric)
-    assert [c.label for c in TABLES["released"].columns if not c.run] == ["Difficulty", "Chord", "Structure"]
+    assert all(c.run for c in TABLES["released"].columns)
+    assert [c.lower_is_better for c in TABLES["released"].columns] == [False, True, False, False, False, False]
 
 
 # ---- acceptance 2: records fill the right cells ----------------------------------------------------------------------
@@ -196,7 +198,7 @@ def results(tmp_path_factory):
         rec("f0", "nsynth-pitch", 6, 0.83, 0.80, "accuracy", probe="grid"),
         rec("f0", "nsynth-pitch", 6, 0.81, 0.82, "accuracy", probe="linear"),
         rec("multifeature-25hz-fsq", "nsynth-pitch", 4, 0.9312, 0.92, "accuracy", std=0.004),
-        rec("base", "chords", 5, 0.7, 0.7, "accuracy"),         # a task the table never runs stays "not run"
+        rec("base", "chords", 5, 0.7, 0.7, "accuracy"),         # not the chord column's metric (majmin): no cell
         rec("mel", "synth-mtat", 0, 0.3, 0.31, "pr_auc_macro"),
         rec("random-s8", "synth-nsynth-instrument", 2, 0.2, 0.21, "accuracy"),
         rec("mel", "mtat", 0, 0.3, 0.3, "pr_auc_macro"),        # not in any published table: no row anywhere
@@ -224,7 +226,8 @@ def test_records_fill_cells_md_latex(reg, results, fmt, parser):
     text = render_all(records, reg, fmt)
     assert text == render_all(sorted(records, key=lambda r: r["_path"]), reg, fmt)
     cells = parser(text)
-    assert {k[0] for k in cells} == set(PUBLISHED) | {"offline"}
+    assert {k[0] for k in cells} == set(PUBLISHED) | {"offline", "all"}
+    cells = {k: v for k, v in cells.items() if k[0] != "all"}  # the "all results" table has its own test
     assert sorted({m for (t, m, _c) in cells if t == "offline"}) == ["mel", "random-s8", "tiny"]
     for key, (value, std, layer, _n) in EXPECTED.items():
         c = cells[key]
@@ -240,7 +243,7 @@ def test_records_fill_cells_md_latex(reg, results, fmt, parser):
             assert c["L"]["value"] == layer, key
     measured = {k for k, c in cells.items() if c["ours"]["kind"] == "number"}
     assert measured == set(EXPECTED)  # nothing else filled (mel/mtat, s8 layer 5, base/chords stay out)
-    assert cells[("released", "base", "Chord")]["ours"]["kind"] == "not run"
+    assert cells[("released", "base", "Chord")]["ours"]["kind"] == "missing"
 
 
 def test_records_fill_cells_csv_exactly(reg, results):
@@ -257,7 +260,7 @@ def test_records_fill_cells_csv_exactly(reg, results):
             assert r["diff"] == ""
         assert r["record"].startswith("records/") and r["record"].endswith(".json")
     assert rows[("released", "base", "Tagging")]["record"].startswith("records/mtg-upf__omar-rq-base/mtat/L7-")
-    assert rows[("released", "base", "Chord")]["status"] == "not run"
+    assert rows[("released", "base", "Chord")]["status"] == "missing"
     assert rows[("multiview", "s8", "Nsynth")]["status"] == "missing"
 
 
@@ -279,7 +282,7 @@ def test_write_tables(reg, results, tmp_path):
     paths = write_tables(tmp_path / "tables", records, reg)
     assert [p.name for p in paths] == ["tables.md", "tables.tex", "tables.csv"]
     assert paths[0].read_text() == render_all(records, reg, "md")
-    assert paths[1].read_text().count(r"\begin{table}") == 5
+    assert paths[1].read_text().count(r"\begin{table}") == 6
     one = write_tables(tmp_path / "x" / "only.csv", records, reg, tables=["released"])
     assert one == [tmp_path / "x" / "only.csv"]
     assert {r["table"] for r in csv.DictReader(one[0].open())} == {"released"}

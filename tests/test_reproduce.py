@@ -20,6 +20,18 @@ clip_seconds = 10.0
 [mtat]
 n_clips = 24
 n_untagged = 1
+[chords]
+n_tracks = 10
+clip_seconds = 8.0
+[structure]
+n_songs = 8
+[difficulty]
+pieces_per_grade = 3
+clip_seconds = 4.0
+[key]
+train_per_key = 1
+test_per_key = 1
+clip_seconds = 3.0
 """
 
 
@@ -33,22 +45,23 @@ def tiny_suite(tmp_path, monkeypatch):
 
 def test_reproduce_offline_fills_the_table_and_resumes(tmp_path, capsys, tiny_suite):
     args = ["reproduce", "--table", "offline", "--models", "mel,random-tiny", "--probe", "linear", "--quiet",
+            "--max-epochs", "20",
             "--plots", str(tmp_path / "plots"), *tiny_suite]
     assert cli(args) == 0
     captured = capsys.readouterr()
-    assert "8 cells run, 0 already recorded, 0 failed" in captured.err
+    assert "16 cells run, 0 already recorded, 0 failed" in captured.err
     rows = {line.split("|")[1].strip(): line for line in captured.out.splitlines() if line.startswith("| ")}
     for model in ("mel", "random-tiny"):
         cells = [c.strip() for c in rows[model].split("|")[2:-1]]
         assert cells and "—" not in cells, rows[model]  # every synth task measured
     n_records = len(load_records(tmp_path / "results"))
-    assert n_records == 8
+    assert n_records == 16
     pngs = sorted((tmp_path / "plots").glob("*.png"))
     assert pngs and all(p.stat().st_size > 1000 for p in pngs)
 
     assert cli(args) == 0  # second call: nothing to do
     err = capsys.readouterr().err
-    assert "0 cells run, 8 already recorded, 0 failed" in err
+    assert "0 cells run, 16 already recorded, 0 failed" in err
     assert len(load_records(tmp_path / "results")) == n_records
 
 

@@ -24,6 +24,10 @@ TINY = {
     "nsynth": {"max_instruments_per_family": 3, "notes_per_instrument": 1},
     "beats": {"n_chorales": 1, "n_grooves": 2, "clip_seconds": 8.0},
     "mtat": {"n_clips": 6, "n_untagged": 1},
+    "chords": {"n_tracks": 5, "clip_seconds": 6.0},
+    "structure": {"n_songs": 3},
+    "difficulty": {"pieces_per_grade": 1, "clip_seconds": 3.0},
+    "key": {"train_per_key": 1, "test_per_key": 1, "clip_seconds": 2.0},
 }
 NSYNTH_FIELDS = {"note": int, "note_str": str, "instrument": int, "instrument_str": str, "pitch": int, "velocity": int,
                  "sample_rate": int, "instrument_family": int, "instrument_family_str": str, "instrument_source": int,
@@ -41,7 +45,7 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_public_api_and_layout_roots(tiny):
-    assert SYNTH_SETS == ("nsynth", "beats", "mtat")
+    assert SYNTH_SETS == ("nsynth", "beats", "mtat", "chords", "structure", "difficulty", "key")
     assert set(tiny) == set(SYNTH_SETS)
     for name, path in tiny.items():
         assert path.name == name and path.is_dir()
@@ -305,7 +309,7 @@ def test_config_override_merges_and_names_are_checked(tmp_path):
     cfg = load_config({"mtat": {"n_clips": 5}})
     assert cfg["mtat"]["n_clips"] == 5 and cfg["mtat"]["seed"] == load_config()["mtat"]["seed"]
     assert cfg["nsynth"] == load_config()["nsynth"]
-    with pytest.raises(ValueError):
+    with pytest.raises(KeyError, match="unknown synth set"):
         synthesize(tmp_path, sets=["nope"], progress=False)
     assert not os.listdir(tmp_path)
 
@@ -324,3 +328,32 @@ def test_beat_set_split_is_stratified_and_deterministic():
         assert kinds == {"chorale", "groove"}, part
     assert Counter(split.values())["test"] == round(cfg["test_fraction"] * cfg["n_chorales"]) + \
         round(cfg["test_fraction"] * cfg["n_grooves"])
+
+
+def test_issue13_sets_are_read_by_the_real_readers_with_their_pitfalls(tiny):
+    """The chord, structure, difficulty and key sets come out in the real layouts (read by the same readers as the real
+    data) and carry the pitfalls the spec lists."""
+    from benchmarks.datasets.chords import load_chords, read_fold_files
+    from benchmarks.datasets.difficulty import load_pianosyllabus
+    from benchmarks.datasets.key import load_giantsteps
+    from benchmarks.datasets.structure import load_harmonix
+    from probes.chords import IGNORE, chord_class
+
+    chords = load_chords(tiny["chords"])
+    assert chords.split_name == "folds" and len(chords.examples) == 5 and len(read_fold_files(tiny["chords"])) == 5
+    labels = [lab for e in chords.examples for lab in e.target.labels]
+    assert "N" in labels and any(chord_class(lab) not in (IGNORE, 24) for lab in labels)
+    texts = [p.read_text() for p in (tiny["chords"] / "chordlab").glob("*.lab")]
+    assert any("\t" in t for t in texts) and any("\t" not in t for t in texts)  # mixed delimiters
+    harmonix = load_harmonix(tiny["structure"])
+    assert len(harmonix.examples) == 3 and harmonix.info["n_start_after_zero"] == 1
+    assert harmonix.info["n_without_end"] == 0 or any(e.target.end is None for e in harmonix.examples)
+    segs = [p.read_text() for p in (tiny["structure"] / "dataset" / "segments").glob("*.txt")]
+    assert sum(t.count(" end\n") for t in segs) == 4  # one song ends twice (three songs: once, once, twice)
+    ps = load_pianosyllabus(tiny["difficulty"])
+    assert sorted(e.target for e in ps.examples) == list(range(11))
+    assert any(not e.id.isascii() for e in ps.examples)
+    gs = load_giantsteps(tiny["key"])
+    assert gs.counts()["test"] == 24 and gs.info["train"]["dropped"]["no_or_multiple_keys"] >= 1
+    assert all(e.target.split()[0] in ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+               for e in gs.examples)

@@ -35,7 +35,7 @@ SPLITS = ("train", "valid", "test", "")
 MISSING_SAMPLE_SIZE = 20
 
 
-class DatasetLayoutError(Exception):
+class DatasetLayoutError(ValueError):
     """The data folder is missing or not in the expected layout.
 
     The message says what was found (the path, a few entries of the folder) and what was expected, so the user can fix

@@ -337,9 +337,9 @@ def load_mtat(root: str | os.PathLike, split: str = "clean",
         ``excluded`` (clips left out, by reason), ``counts``, ``n_rows_csv`` and missing-audio facts.
     """
     if split not in ("clean", "original"):
-        raise ValueError(f"unknown MTAT split {split!r}; expected 'clean' or 'original'")
+        raise DatasetLayoutError(f"unknown MTAT split {split!r}; expected 'clean' or 'original'")
     if split_dir is not None and split != "clean":
-        raise ValueError("split_dir applies only to split='clean'")
+        raise DatasetLayoutError("--split-dir applies only to the clean split (--split clean)")
     root = check_root(root, "MTAT")
     csv_path = root / _CSV
     if not csv_path.is_file():

@@ -178,7 +178,7 @@ def stratified_subset(examples: Iterable[Example], n: int, key: str | Callable[[
     """
     exs = list(examples)
     if n <= 0:
-        raise ValueError(f"subset size must be > 0, got {n}")
+        raise DatasetLayoutError(f"--train-subset must be > 0, got {n}")
     ids = [e.id for e in exs]
     if len(set(ids)) != len(ids):
         raise ValueError("stratified_subset: duplicate example ids")

@@ -4,12 +4,16 @@ A newcomer has no datasets; these small, deterministic renders (General-MIDI sou
 loaders, extractors, probes and metrics run end to end::
 
     from benchmarks.synth import synthesize, SYNTH_SETS
-    paths = synthesize(out_dir)          # {"nsynth": <out>/nsynth, "beats": <out>/beats, "mtat": <out>/mtat}
+    paths = synthesize(out_dir)          # {"nsynth": <out>/nsynth, "beats": <out>/beats, …}
 
 * ``nsynth`` — NSynth layout (``nsynth-{train,valid,test}/examples.json`` + ``audio/<note_str>.wav``).
 * ``beats`` — generic beat layout (``audio/<id>.wav`` + ``annotations/<id>.beats``: ``<time>\\t<beat position>``).
 * ``mtat`` — MagnaTagATune layout (``annotations_final.csv`` + ``mp3/<0-f>/<name>.mp3``) plus the clean-split files
   (``split/{train,valid,test,binary,tags}.npy``).
+* ``chords`` — Chords1217 layout (``chordlab/<id>.lab`` + ``audio/<id>.mp3`` + five ``train0k/test0k.csv`` folds).
+* ``structure`` — Harmonix Set layout (``dataset/segments/*.txt`` + ``dataset/metadata.csv`` + ``audio/``).
+* ``difficulty`` — PianoSyllabus layout (``metadata.csv`` + ``audio/<id>.mp3``).
+* ``key`` — GiantSteps MTG Key (training) and GiantSteps Key (test) layouts side by side.
 
 Sizes and seeds live in ``cfg/synth.toml``; the same configuration gives byte-identical files. Each set is rendered
 into a temporary folder and renamed into place at the end, with a ``.complete`` marker holding the hash of the set's
@@ -27,13 +31,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ..resources import cfg_dir
+
 __all__ = ["SYNTH_SETS", "SYNTH_VERSION", "synthesize", "load_config", "config_hash", "is_complete", "last_timings",
            "CONFIG_PATH"]
 
-SYNTH_SETS = ("nsynth", "beats", "mtat")
+SYNTH_SETS = ("nsynth", "beats", "mtat", "chords", "structure", "difficulty", "key")
 #: Bumped whenever the generators change what they write (invalidates existing renders through the marker hash).
 SYNTH_VERSION = 2  # 2: the beat set writes its own split (splits.tsv)
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "cfg" / "synth.toml"
+CONFIG_PATH = cfg_dir() / "synth.toml"
 MARKER = ".complete"
 
 
@@ -65,8 +71,7 @@ def load_config(config: Mapping | str | os.PathLike | None = None) -> dict:
 
 
 def _library_versions(name: str) -> dict:
-    libs = {"nsynth": ["tinysoundfont", "soundfile"], "beats": ["tinysoundfont", "soundfile", "music21"],
-            "mtat": ["tinysoundfont", "soundfile"]}[name]
+    libs = {"beats": ["tinysoundfont", "soundfile", "music21"]}.get(name, ["tinysoundfont", "soundfile"])
     out = {}
     for lib in libs:
         try:
@@ -121,14 +126,14 @@ def _clean_stale(out: Path, name: str) -> None:
 
 
 def _module(name: str):
-    if name == "nsynth":
-        from . import nsynth as mod
-    elif name == "beats":
-        from . import beats as mod
-    elif name == "mtat":
-        from . import mtat as mod
+    import importlib
+
+    if name in SYNTH_SETS:
+        mod = importlib.import_module(f"{__name__}.{name}")
     else:
-        raise ValueError(f"unknown synth set {name!r}; choose from {SYNTH_SETS}")
+        from ..errors import UnknownName
+
+        raise UnknownName(f"unknown synth set {name!r}; choose from {', '.join(SYNTH_SETS)}")
     return mod
 
 
