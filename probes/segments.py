@@ -22,7 +22,9 @@ Scores (:func:`structure_metrics`):
 - ``hr_f_0_5`` / ``hr_f_3``: boundary hit-rate F-measure at ±0.5 s / ±3 s, ``mir_eval.segment.detection(…,
   trim=False)`` per track, averaged. Reference intervals are the annotated segments (from the first boundary to the
   end); estimated intervals are the runs of the predicted classes over the same span (so both start and end on the
-  reference's ends, which ``trim=False`` counts as boundaries).
+  reference's ends, which ``trim=False`` counts as boundaries), after a majority filter over
+  :data:`SMOOTH_SECONDS` (a frame probe flickers between classes for a frame or two, and every flicker would be two
+  boundaries).
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ import numpy as np
 __all__ = ["FUNCTIONS", "IGNORE", "function_class", "frame_functions", "structure_metrics", "RULES"]
 
 FUNCTIONS = ("intro", "verse", "chorus", "bridge", "inst", "outro", "silence")
+#: Width of the majority filter applied to the predicted classes before boundaries are read off them.
+SMOOTH_SECONDS = 1.0
 IGNORE = -1
 RULES = (("silence", "silence"), ("pre-chorus", "verse"), ("prechorus", "verse"), ("refrain", "chorus"),
          ("chorus", "chorus"), ("theme", "chorus"), ("stutter", "chorus"), ("verse", "verse"), ("rap", "verse"),
@@ -66,6 +70,21 @@ def frame_functions(intervals: np.ndarray, labels: Sequence[str], n_frames: int,
     return out
 
 
+def majority_filter(classes: np.ndarray, width: int) -> np.ndarray:
+    """Each frame's most frequent class within a centred window of ``width`` frames (ties → the lowest class)."""
+    c = np.asarray(classes, dtype=np.int64).reshape(-1)
+    if width <= 1 or c.size == 0:
+        return c
+    k = int(c.max()) + 1
+    onehot = np.zeros((c.size, k))
+    onehot[np.arange(c.size), c] = 1
+    cs = np.vstack([np.zeros((1, k)), np.cumsum(onehot, axis=0)])
+    half = width // 2
+    lo = np.clip(np.arange(c.size) - half, 0, c.size)
+    hi = np.clip(np.arange(c.size) + half + 1, 0, c.size)
+    return (cs[hi] - cs[lo]).argmax(axis=1)
+
+
 def _runs(classes: np.ndarray, fps: float, start: float, end: float) -> np.ndarray:
     """Intervals of the runs of equal predicted classes, cropped to ``[start, end]``."""
     c = np.asarray(classes).reshape(-1)
@@ -93,7 +112,8 @@ def structure_metrics(references: Sequence[tuple[np.ndarray, np.ndarray]], predi
             total += int(keep.sum())
         iv = np.asarray(intervals, dtype=np.float64)
         if len(iv) and iv[-1, 1] > iv[0, 0]:
-            est = _runs(p, fps, float(iv[0, 0]), float(iv[-1, 1]))
+            est = _runs(majority_filter(p, int(round(SMOOTH_SECONDS * fps)) | 1), fps, float(iv[0, 0]),
+                        float(iv[-1, 1]))
             hr05.append(mir_eval.segment.detection(iv, est, window=0.5, trim=False)[2])
             hr3.append(mir_eval.segment.detection(iv, est, window=3.0, trim=False)[2])
     nan = float("nan")

@@ -5,7 +5,8 @@ Each song is composed from sections with repeats — intro, verse, pre-chorus, c
 outro, sometimes a leading silence — and every section type has its own texture, so the function of a section is
 audible: a soft pad intro, verses with bass, light drums and piano on one progression, choruses with full drums, crash
 cymbals, loud brass chords and a lead melody on another, a bridge on organ at half time, a synth-lead solo over the
-verse backing, a piano outro. Segment files use the raw Harmonix vocabulary (``verse2``, ``prechorus``, ``gtr``,
+verse backing, a piano outro — played by a band drawn per song, so an instrument does not give the section away.
+A ``splits.tsv`` gives the set its own split. Segment files use the raw Harmonix vocabulary (``verse2``, ``prechorus``, ``gtr``,
 ``instrumental``, ``coda``…) and its pitfalls: a third of the songs start after 0 s with no label for the gap, one song
 has two ``end`` lines, one has none; metadata titles hold quoted commas.
 """
@@ -42,7 +43,10 @@ def plan(cfg: dict) -> list[dict]:
             if function == "verse" and labels[0].startswith("pre") and rng.random() < 0.4:
                 continue  # not every song has a pre-chorus
             sections.append((labels[int(rng.integers(len(labels)))], function, bars))
+        pool = [0, 4, 16, 19, 24, 48, 52, 61, 73, 80, 81, 89]
+        order = rng.permutation(len(pool))
         songs.append({"id": f"{i + 1:04d}_{w1.lower()}{w2.lower()}", "title": f"{w1}, {w2}" if i % 3 == 0 else w1,
+                      "programs": [int(pool[k]) for k in order[:6]],      # a song's own band (not one per section)
                       "bpm": round(float(rng.uniform(cfg["tempo_min"], cfg["tempo_max"])), 2),
                       "key": int(rng.integers(12)), "mode": ("major", "minor")[int(rng.integers(2))],
                       "sections": sections, "start_gap": round(float(rng.uniform(0.5, 2.0)), 3) if i % 3 == 1 else 0.0,
@@ -125,7 +129,9 @@ def render_song(s: dict, cfg: dict) -> tuple[np.ndarray, list[tuple[float, str]]
         bar += bars
     end = t0 + bar * 4 * spb
     n = seconds_to_sample(end + 1.0, sr)
-    programs = {0: 33, 1: 89, 2: 0, 3: 16, 4: 61, 5: 73, 6: 80, DRUM_CHANNEL: P.DRUM_KITS["standard"]}
+    band = s["programs"]
+    programs = {0: 33, 1: band[0], 2: band[1], 3: band[2], 4: band[3], 5: band[4], 6: band[5],
+                DRUM_CHANNEL: P.DRUM_KITS["standard"]}
     x = render_events(notes, n, sr, programs, gain_db=float(cfg["gain_db"]))
     return limit(x, 0.98), bounds, round(end, 6)
 
@@ -139,6 +145,14 @@ def format_segments(bounds: list[tuple[float, str]], end: float, how: str) -> st
     return "\n".join(lines) + "\n"
 
 
+def split_of(songs: list[dict], valid_fraction: float, test_fraction: float) -> dict[str, str]:
+    """Song id → train / valid / test (songs are in a seeded order already: test first, then valid)."""
+    n = len(songs)
+    n_test, n_valid = max(1, int(round(test_fraction * n))), max(1, int(round(valid_fraction * n)))
+    return {s["id"]: "test" if k < n_test else "valid" if k < n_test + n_valid else "train"
+            for k, s in enumerate(songs)}
+
+
 def render(root: Path, cfg: dict, tick=lambda n=1: None) -> None:
     sr = int(cfg["sample_rate"])
     ds = root / "dataset"
@@ -148,7 +162,8 @@ def render(root: Path, cfg: dict, tick=lambda n=1: None) -> None:
     w = csv.writer(meta, lineterminator="\n")
     w.writerow(["File", "Title", "Artist", "Release", "Duration", "BPM", "Ratio Bars in 4", "Time Signature",
                 "Genre", "MusicBrainz Id", "Acoustid Id"])
-    for s in plan(cfg):
+    songs = plan(cfg)
+    for s in songs:
         x, bounds, end = render_song(s, cfg)
         write_mp3(root / "audio" / f"{s['id']}.mp3", x, sr)
         (ds / "segments" / f"{s['id']}.txt").write_text(format_segments(bounds, end, s["end"]))
@@ -156,3 +171,7 @@ def render(root: Path, cfg: dict, tick=lambda n=1: None) -> None:
                     "4|4", "Pop", "", ""])
         tick()
     (ds / "metadata.csv").write_text(meta.getvalue())
+    # the set's own split (the layout's optional splits.tsv), as the beat set has one: one fit instead of eight folds
+    if cfg.get("valid_fraction", 0) > 0 and cfg.get("test_fraction", 0) > 0 and len(songs) >= 3:
+        split = split_of(songs, float(cfg["valid_fraction"]), float(cfg["test_fraction"]))
+        (root / "splits.tsv").write_text("".join(f"{sid}\t{part}\n" for sid, part in sorted(split.items())))

@@ -27,7 +27,8 @@ class StructureTask(FrameTask):
         index = load_harmonix(data_dir)
         return Prepared(self, index, options={"classes": list(FUNCTIONS), "mapping": "Wang et al. 2022 substrings",
                                              "leading_gap": "ignored (not trained, not scored)",
-                                             "boundaries": "mir_eval.segment.detection, trim=False"})
+                                             "boundaries": "mir_eval.segment.detection, trim=False, on predictions "
+                                                           "majority-filtered over 1 s"})
 
     def n_outputs(self, prep) -> int:
         return len(FUNCTIONS)
