@@ -149,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--format", default="md", choices=["md", "latex", "csv"])
     tb.add_argument("--out", default=None, help="write to this file instead of stdout")
     tb.add_argument("--tables", default=None,
-                    help="comma-separated subset: baseline, multiview, freesound, released, offline "
-                         "(default: all that apply)")
+                    help="comma-separated subset: baseline, multiview, freesound, released, offline, all "
+                         "(every record, one column per task) (default: every table that has results or references)")
     tb.add_argument("--plots", default=None, metavar="DIR", help="also write plots into DIR")
     tb.add_argument("--results-dir", default=None, help="records folder (default: $OMAR_BENCH_RESULTS or "
                                                         "./results)")
@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--models", default=None,
                     help="comma-separated models (default: the table's models; offline: mel,random-tiny)")
     rp.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
-    rp.add_argument("--data-root", default=None, help="dataset root holding mtat/, nsynth/, beats/ "
+    rp.add_argument("--data-root", default=None, help="dataset root holding each task's folder (mtat/, nsynth/, beats/, "
+                                                      "chords/, harmonix/, pianosyllabus/, giantsteps/ …) "
                                                       "(default: $OMAR_BENCH_DATA)")
     rp.add_argument("--layers", default=None,
                     help="all | 6 | 0,6,11 (default: the table's: layer 6 for the development tables, every layer "

@@ -208,7 +208,9 @@ def locate(name: str, checkpoint_root: str | None = None) -> ModelSource:
         return ModelSource(record_name(name), "path", config=Path(name).expanduser())
     if is_hf_id(name):
         return ModelSource(name, "hub", hf_id=name)
-    raise UnknownModel(f"unknown model {name!r}. Use one of: mel, random-<architecture> (e.g. random-tiny, "
+    from benchmarks.errors import did_you_mean
+
+    raise UnknownModel(f"unknown model {name!r}{did_you_mean(name, ['mel', *registry.ids()])}. Use one of: mel, random-<architecture> (e.g. random-tiny, "
                        f"random-base), a registry id ({', '.join(registry.ids())}), a Hugging Face id "
                        "(mtg-upf/omar-rq-base), a path to a model folder / config.gin / development run folder, "
                        "or another encoder: hear:<module>, hf:<id or path>, py:<module>:<callable>.")

@@ -16,3 +16,11 @@ class UnknownName(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown name"
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``candidates`` to ``name`` (difflib), else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name).lower(), [str(c) for c in candidates], n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

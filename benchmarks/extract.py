@@ -113,7 +113,7 @@ def extract(encoder, examples: Sequence, layers: Sequence[int], frontend: Fronte
 
     t0 = time.perf_counter()
     layers = sorted(set(int(x) for x in layers))
-    key = frontend.key(encoder.sr)
+    key = frontend.key(encoder.sr) + ("-bf16" if uses_autocast(encoder) else "")  # bf16 vectors kept apart
     out = Extraction()
     todo = []  # (example, entry path, missing layers)
     for ex in examples:
@@ -148,13 +148,20 @@ def _missing_group_layers(group) -> list[int]:
     return sorted({layer for _, _, missing in group for layer in missing})
 
 
+def uses_autocast(encoder) -> bool:
+    """Whether :func:`forward` runs ``encoder`` under bf16 autocast: on CUDA, for an encoder that allows it. Such
+    vectors differ from float32 ones in the last bits, so they are cached under their own frontend key."""
+    device = getattr(encoder.model, "device", None)
+    if not isinstance(device, torch.device) and isinstance(encoder.model, torch.nn.Module):
+        device = next((p.device for p in encoder.model.parameters()), None)
+    return isinstance(device, torch.device) and device.type == "cuda" and encoder.supports_autocast
+
+
 def forward(encoder, audio: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
     """The encoder on ``audio (B, T)``: one float32 CPU tensor ``(B, N, C_l)`` per layer. The contract's
     ``(L, B, N, C)`` tensor is split per layer; a list of per-layer tensors (layers of different widths) is taken
     as is. On CUDA, an encoder that allows it runs under bf16 autocast (its views stay float32)."""
-    device = getattr(encoder.model, "device", None)
-    on_cuda = isinstance(device, torch.device) and device.type == "cuda"
-    if on_cuda and encoder.supports_autocast:
+    if uses_autocast(encoder):
         with torch.autocast("cuda", dtype=torch.bfloat16):
             emb = encoder.model.extract_embeddings(audio, layers)
     else:

@@ -103,7 +103,7 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
         Column("Tagging", "mtat"),
         Column("Difficulty", "difficulty", "mse_macro"),
         Column("Pitch", "nsynth-pitch"),
-        Column("Chord", "chords", "accuracy"),
+        Column("Chord", "chords", "majmin"),
         Column("Beat", "beats"),
         Column("Structure", "structure", "accuracy"),
     ), None, "registry", "released"),

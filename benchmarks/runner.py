@@ -40,7 +40,7 @@ from .data_location import DATA_ENV, SYNTH_CONFIG_ENV, DataNotFound, data_dir_fo
 from .datasets import DatasetLayoutError
 from .encoders import Encoder, load_encoder, locate
 from .errors import UsageError
-from .extract import Extraction, extract
+from .extract import Extraction, extract, uses_autocast
 from .records import write_record
 from .tasks import Prepared, Task, get_task
 
@@ -361,7 +361,9 @@ def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, laye
         "versions": versions(),
         "timings": {"extract_s": round(ext.seconds, 3), "probe_s": round(probe_s, 3),
                     "total_s": round(time.perf_counter() - t_start, 3),
-                    "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused},
+                    "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused,
+                    "device": opts.device, "extraction_precision": "bf16-autocast" if uses_autocast(encoder)
+                    else "float32"},
     }
 
 

@@ -6,10 +6,11 @@ probe of a list at once: every grid point of a sweep, every layer, every seed.
 
 How (and why it equals fitting each probe alone)
 ------------------------------------------------
-- **Banks.** Probes with the same (hidden width, learning rate) live in one :class:`HeadBank`, their weights stacked
-  on a leading probe axis ``P``; a forward is one batched matmul (``torch.bmm``) per layer of the head. Each bank is
-  one parameter group of one ``torch.optim.AdamW``, so every probe gets exactly the AdamW update it would get alone
-  (AdamW is element-wise; the loss is the sum of the probes' own mean losses, so each probe's gradient is its own).
+- **Banks.** Probes with the same hidden width live in one :class:`HeadBank` (ordered by learning rate, dropout,
+  input, seed), their weights stacked on a leading probe axis ``P``; a forward is one batched matmul (``torch.bmm``)
+  per layer of the head. Each bank is one parameter group of one :class:`ProbeAdamW`, which applies torch's AdamW to
+  each run of probes sharing a learning rate, so every probe gets exactly the AdamW update it would get alone (AdamW
+  is element-wise; the loss is the sum of the probes' own mean losses, so each probe's gradient is its own).
 - **Same randomness as alone.** Everything random depends only on the probe's seed: initial weights (``nn.Linear``'s
   rule, U(±1/√fan_in), drawn from a generator seeded by the seed), the shuffling of the training rows (one
   permutation per data epoch from the seed's generator; probes sharing a seed share their batches), and dropout (a

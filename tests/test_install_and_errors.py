@@ -9,11 +9,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmarks.cli import main as cli
-from benchmarks.records import load_records, write_record
+from benchmarks.records import write_record
 from layouts import write_beats, write_nsynth
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -76,6 +76,7 @@ def test_record_fields(tmp_path, capsys, data):
     assert all(p["hidden"] == 0 for p in rec["sweep"]) and len(rec["sweep"]) == 6
     assert rec["dataset"]["fingerprint"] and rec["dataset"]["split_fingerprint"] and rec["dataset"]["split"]
     assert rec["model_info"]["fingerprint"] and rec["versions"]["torch"]
+    assert rec["timings"]["device"] == "cpu" and rec["timings"]["extraction_precision"] == "float32"
 
 
 def test_interrupted_extraction_resumes_and_gives_identical_results(tmp_path, data):
@@ -166,6 +167,8 @@ def test_too_many_bad_files_fails_with_the_reasons(tmp_path, capsys, data):
 @pytest.mark.parametrize("args, words", [
     (["--model", "nope", "--task", "mtat", "--data-dir", "."], ["unknown model 'nope'", "mel", "random-", "s8"]),
     (["--model", "mel", "--task", "nope"], ["unknown task 'nope'", "nsynth-pitch", "synth-beats"]),
+    (["--model", "mel", "--task", "chrods"], ["unknown task 'chrods' (did you mean 'chords'?)"]),
+    (["--model", "bsae", "--task", "mtat"], ["unknown model 'bsae' (did you mean 'base'?)"]),
     (["--model", "mel", "--task", "nsynth-pitch", "--data-dir", "/nonexistent/nsynth"],
      ["/nonexistent/nsynth", "does not exist"]),
     (["--model", "s8", "--task", "nsynth-pitch", "--data-dir", "."], ["--checkpoint-root", "OMAR_BENCH_CHECKPOINTS",

@@ -58,7 +58,7 @@ def _render_one(args) -> str:
     return audio_path
 
 
-def render(out: Path, n_tracks: int = 999, seconds: float = 30.0, jobs: int = 2) -> Path:
+def render(out: Path, n_tracks: int = 999, seconds: float = 30.0, jobs: int = 2, progress: bool = True) -> Path:
     from tqdm.auto import tqdm
 
     from benchmarks.synth.beats import plan
@@ -74,7 +74,7 @@ def render(out: Path, n_tracks: int = 999, seconds: float = 30.0, jobs: int = 2)
                      str(beats_dir / f"gtzan_{genre}_{i:05d}.beats")))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for _ in tqdm(pool.map(_render_one, work, chunksize=4), total=len(work), desc="render GTZAN-size set",
-                      unit="track"):
+                      unit="track", disable=not progress):
             pass
     return out
 

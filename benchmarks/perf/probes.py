@@ -12,8 +12,9 @@ epoch cap), so every case does a known amount of arithmetic. Printed, in one run
 2. the 12-point grid sweep vs one MLP fit;
 3. all layers of a 24-layer model (24 × 12 probes, inputs read from per-layer memory-mapped arrays, chunked to the
    memory budget) vs one layer — and the peak resident memory of that run (a fresh process);
-4. the synthesised beat set end to end (``omar-bench run --model mel --task synth-beats``, fresh embedding cache)
-   vs its extraction time;
+4. beat sets end to end (``omar-bench run --model mel``, fresh embedding cache) vs their extraction time: the
+   synthesised set (``synth-beats``, 32 tracks, its own split) and a 24-track x 20 s set with 8-fold cross-validation
+   (``beats-gtzan`` layout, rendered once under ``<cache>/perf/beats-24x20``);
 5. each case's FLOP floor, two ways, measured in the same run at the same thread count:
    - *peak*: its floating-point operations (forward and weight-gradient matmuls of every step, validation forwards)
      divided by the machine's matmul rate on the probe's dominant GEMM, (256 × 1024) @ (1024 × 512);
@@ -287,25 +288,39 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def case_beats(device: str) -> dict:
-    """``omar-bench run --model mel --task synth-beats`` with a fresh embedding cache (the rendered set is reused)."""
-    from benchmarks.cache import default_cache_dir
+def _run_beats(task: str, data: Path, device: str) -> dict:
     from benchmarks.runner import RunOptions, run
-    from benchmarks.synth import synthesize
 
-    data = synthesize(default_cache_dir() / "synth", sets=("beats",), progress=False)["beats"]
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        res = run(RunOptions(model="mel", task="synth-beats", data_dir=str(data), cache_dir=tmp,
-                             results_dir=tmp, device=device, progress=False))
+        res = run(RunOptions(model="mel", task=task, data_dir=str(data), cache_dir=tmp, results_dir=tmp,
+                             device=device, progress=False))
         total = time.perf_counter() - t
     rec = res.records[0]
-    info = {"total_s": total, "extract_s": res.extraction_seconds, "probe_s": rec["timings"]["probe_s"],
-            "f_measure": rec["metrics"]["f_measure"]}
-    print(f"  synth-beats end to end (mel, {rec['protocol']['folds']} fold(s)): {total:6.2f} s = "
-          f"{total / max(res.extraction_seconds, 1e-9):5.1f}x its extraction ({res.extraction_seconds:.2f} s); "
-          f"probes {info['probe_s']:.2f} s; F-measure {info['f_measure']:.3f}", flush=True)
-    return info
+    return {"task": task, "folds": rec["protocol"]["folds"], "total_s": total, "extract_s": res.extraction_seconds,
+            "probe_s": rec["timings"]["probe_s"], "f_measure": rec["metrics"]["f_measure"]}
+
+
+def case_beats(device: str) -> dict:
+    """Two beat sets end to end with a fresh embedding cache (the rendered audio is reused): ``synth-beats`` (32
+    tracks x 24 s, its own split) and a 24-track x 20 s set with 8-fold cross-validation (the issue-11 set, rendered
+    by :mod:`benchmarks.perf.gtzan_beats` in the GTZAN layout)."""
+    from benchmarks.cache import default_cache_dir
+    from benchmarks.perf.gtzan_beats import render
+    from benchmarks.synth import synthesize
+
+    sets = {"synth-beats": synthesize(default_cache_dir() / "synth", sets=("beats",), progress=False)["beats"],
+            "beats-gtzan": render(default_cache_dir() / "perf" / "beats-24x20", n_tracks=24, seconds=20.0,
+                                  progress=False)}
+    out = {}
+    for task, data in sets.items():
+        info = _run_beats(task, data, device)
+        label = "synth-beats (32 x 24 s, own split)" if task == "synth-beats" else "24 x 20 s, 8-fold CV"
+        print(f"  {label:36s} end to end (mel): {info['total_s']:6.2f} s = "
+              f"{info['total_s'] / max(info['extract_s'], 1e-9):5.1f}x its extraction ({info['extract_s']:.2f} s); "
+              f"probes {info['probe_s']:.2f} s; F-measure {info['f_measure']:.3f}", flush=True)
+        out[task] = info
+    return out
 
 
 def main(argv=None) -> int:

@@ -35,7 +35,9 @@ def get_task(name: str) -> Task:
     """The task named ``name`` (tasks are frozen: the same object serves every run)."""
     tasks = all_tasks()
     if name not in tasks:
-        raise UnknownTask(f"unknown task {name!r}; valid tasks: {', '.join(tasks)}")
+        from benchmarks.errors import did_you_mean
+
+        raise UnknownTask(f"unknown task {name!r}{did_you_mean(name, tasks)}; valid tasks: {', '.join(tasks)}")
     return tasks[name]
 
 
