@@ -5,8 +5,9 @@ reading 300 k entries back for every layer of every fold. So after extraction th
 the examples it uses — in example order — into::
 
     <cache>/arrays/<encoder fingerprint[:16]>/<frontend key>/<set key>/
-        index.json           ids, entry names, per-example row offsets, vector size
-        layer_<i>.f32        float32 rows (n_rows, dim), C order, no header (shape in index.json)
+        index.json           ids, entry names, per-example row offsets, each layer's vector size
+        layer_<i>.f32        float32 rows (n_rows, dim_i), C order, no header (shape in index.json; layers may
+                             differ in width, as an encoder's list output does)
         layer_<i>.check.npy  per entry: size, mtime (ns) and the CRC-32 of its layer_<i> member at build time
 
 The set key hashes the ordered entry names, so the same examples in the same order share their arrays across runs and
@@ -32,7 +33,7 @@ from .cache import CorruptEntry, EmbeddingCache, read_layers_crc
 
 __all__ = ["LayerArrays", "consolidate", "CorruptEntries"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CHECK_DTYPE = np.dtype([("size", "<i8"), ("mtime", "<i8"), ("crc", "<u4")])
 
 
@@ -52,7 +53,7 @@ class LayerArrays:
     folder: Path
     ids: list[str]
     offsets: np.ndarray
-    dim: int
+    dims: dict[int, int]
     layers: list[int]
 
     def __post_init__(self):
@@ -62,13 +63,17 @@ class LayerArrays:
     def n_rows(self) -> int:
         return int(self.offsets[-1])
 
+    def dim(self, layer: int) -> int:
+        """The vector size of ``layer``."""
+        return int(self.dims[int(layer)])
+
     def rows(self, layer: int) -> np.ndarray:
         """``(n_rows, dim)`` float32, memory-mapped read-only (a new map per call: nothing stays mapped, so reading
         every layer in turn does not keep them all resident)."""
         if self.n_rows == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.dim(layer)), dtype=np.float32)
         return np.memmap(self.folder / f"layer_{layer}.f32", dtype=np.float32, mode="r",
-                         shape=(self.n_rows, self.dim))
+                         shape=(self.n_rows, self.dim(layer)))
 
     def counts(self, ids: Sequence[str]) -> np.ndarray:
         """Rows per example, for ``ids`` in that order."""
@@ -190,7 +195,8 @@ def consolidate(cache: EmbeddingCache, entries: dict[str, Path], ids: Sequence[s
     todo = layers if index is None else [layer for layer in layers if not _valid_layer(folder, layer, paths)]
     if todo:
         index = _build(folder, paths, ids, todo, index, progress)
-    return LayerArrays(folder, ids, np.asarray(index["offsets"], dtype=np.int64), int(index["dim"]), layers)
+    return LayerArrays(folder, ids, np.asarray(index["offsets"], dtype=np.int64),
+                       {int(k): int(v) for k, v in index["dims"].items()}, layers)
 
 
 def _build(folder: Path, paths: list[Path], ids: list[str], layers: list[int], index: dict | None,
@@ -198,7 +204,7 @@ def _build(folder: Path, paths: list[Path], ids: list[str], layers: list[int], i
     tmp = {layer: folder / f".tmp-{os.getpid()}-layer_{layer}.f32" for layer in layers}
     files = {layer: open(tmp[layer], "wb") for layer in layers}
     check = {layer: np.zeros(len(paths), dtype=_CHECK_DTYPE) for layer in layers}
-    counts, dim, errors = [], None, []
+    counts, dims, errors = [], {}, []
     try:
         for i, p in enumerate(paths):
             try:
@@ -215,10 +221,12 @@ def _build(folder: Path, paths: list[Path], ids: list[str], layers: list[int], i
             n = None
             for layer in layers:
                 a = np.ascontiguousarray(arrays[layer], dtype=np.float32)
+                dim = dims.get(layer)
                 if a.ndim != 2 or (n is not None and a.shape[0] != n) or (dim is not None and a.shape[1] != dim):
-                    errors.append(CorruptEntry(p, f"layer_{layer} has shape {a.shape}, expected (n, {dim})"))
+                    errors.append(CorruptEntry(p, f"layer_{layer} has shape {a.shape}, expected "
+                                                  f"({n if n is not None else 'n'}, {dim or 'dim'})"))
                     break
-                n, dim = a.shape[0], a.shape[1]
+                n, dims[layer] = a.shape[0], a.shape[1]
                 files[layer].write(a.tobytes())
                 check[layer][i] = (size, mtime, crcs[layer])
             counts.append(n or 0)
@@ -235,8 +243,10 @@ def _build(folder: Path, paths: list[Path], ids: list[str], layers: list[int], i
         for layer in layers:
             os.replace(tmp[layer], folder / f"layer_{layer}.f32")
             _atomic_write(folder / f"layer_{layer}.check.npy", _npy_bytes(check[layer]))
+        all_dims = dict(index["dims"]) if index is not None else {}
+        all_dims.update({str(layer): int(dims.get(layer, 0)) for layer in layers})
         index = {"version": FORMAT_VERSION, "ids": ids, "entries": [p.name for p in paths],
-                 "offsets": offsets.tolist(), "dim": int(dim if dim is not None else 0)}
+                 "offsets": offsets.tolist(), "dims": all_dims}
         _atomic_write(folder / "index.json", json.dumps(index).encode())
         return index
     finally:

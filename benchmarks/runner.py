@@ -293,16 +293,19 @@ def run(opts: RunOptions) -> RunResult:
         ids = {s: [e.id for e in exs] for s, exs in parts.items()}
         counts = {s: arrays.counts(ids[s]) for s in parts}
         targets = {s: task.targets(usable, parts[s], counts[s], encoder.eps) for s in ("train", "valid")}
-        inputs = LayerInputs(layers=layers, rows=lambda layer, s: arrays.take(layer, ids[s]),
-                             y={s: t[0] for s, t in targets.items()}, segments={s: t[1] for s, t in targets.items()},
-                             dim=arrays.dim)
         metric = task.val_metric(usable, fold.valid, counts["valid"], encoder.eps)
         engine_metric = None
         if metric is not None:
             engine_metric = batched((lambda m: lambda probs: -np.asarray(m(probs)))(metric)
                                     if task.validation.lower_is_better else metric)
-        results = sweep_layers(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out, val_metric=engine_metric,
-                               device=opts.device, progress=bar.update, **fit_kwargs)
+        results = {}
+        for dim, same_width in _by_width(layers, arrays).items():   # layers of one width train together
+            inputs = LayerInputs(layers=same_width, rows=lambda layer, s: arrays.take(layer, ids[s]),
+                                 y={s: t[0] for s, t in targets.items()},
+                                 segments={s: t[1] for s, t in targets.items()}, dim=dim)
+            results.update(sweep_layers(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out,
+                                        val_metric=engine_metric, device=opts.device, progress=bar.update,
+                                        **fit_kwargs))
         for layer in layers:
             test = task.probe_data(usable, fold.test, arrays.take(layer, ids["test"]), counts["test"], encoder.eps)
             for seed in seeds:
@@ -325,6 +328,15 @@ def run(opts: RunOptions) -> RunResult:
         paths.append(write_record(opts.results_dir or default_results_dir(), record))
         records.append(record)
     return RunResult(records, paths, encoder, task, ext.skipped, ext.seconds, ext.n_computed, ext.n_reused)
+
+
+def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:
+    """The layers grouped by vector size, in layer order (an encoder's list output may differ in width per layer;
+    one batched fit stacks layers of one width)."""
+    groups: dict[int, list[int]] = {}
+    for layer in layers:
+        groups.setdefault(arrays.dim(layer), []).append(layer)
+    return groups
 
 
 def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, layer: int, runs: list[dict],

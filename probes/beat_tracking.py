@@ -112,19 +112,31 @@ def dbn_beats(activation, fps: float = 100, min_bpm: float = 55.0, max_bpm: floa
     return np.asarray(proc(np.clip(a, ACT_EPS, 1.0 - ACT_EPS)), dtype=np.float64).reshape(-1)
 
 
+#: With a relative peak height, an activation spanning less than this (probability units) counts as flat: no peaks.
+MIN_RELATIVE_RANGE = 1e-3
+
+
 def peak_pick_beats(activation, fps: float = 100, threshold: float = 0.5,
-                    min_interval_s: float = 60.0 / 215.0) -> np.ndarray:
+                    min_interval_s: float = 60.0 / 215.0, relative: bool = False) -> np.ndarray:
     """Beat times (s) by plain peak picking on an activation ``(T,)`` at ``fps``.
 
-    ``scipy.signal.find_peaks(act, height=threshold, distance=max(1, round(min_interval_s * fps)))``: local maxima
-    at or above ``threshold`` (0.5 = the probe's decision boundary, as Beat This's minimal post-processing), at least
-    ``min_interval_s`` apart (default one beat at the DBN's max tempo, 215 BPM; a flat-topped peak yields its middle
-    sample). Sample ``i`` → time ``i / fps``.
+    ``scipy.signal.find_peaks(act, height=h, distance=max(1, round(min_interval_s * fps)))``: local maxima at or
+    above ``h`` at least ``min_interval_s`` apart (default one beat at the DBN's max tempo, 215 BPM; a flat-topped
+    peak yields its middle sample). Sample ``i`` → time ``i / fps``. ``h = threshold`` (0.5 = the probe's decision
+    boundary, as Beat This's minimal post-processing), or with ``relative`` ``h = min + threshold · (max − min)`` of
+    the track's activation (no peaks where it spans less than :data:`MIN_RELATIVE_RANGE`, a flat one): a height
+    independent of the activation's scale and offset, as madmom's DBN nearly is.
     """
     a = np.asarray(activation, dtype=np.float64).reshape(-1)
     if a.size == 0:
         return np.zeros(0)
-    peaks, _ = find_peaks(a, height=threshold, distance=max(1, int(round(min_interval_s * fps))))
+    height = threshold
+    if relative:
+        lo, hi = float(a.min()), float(a.max())
+        if hi - lo < MIN_RELATIVE_RANGE:
+            return np.zeros(0)
+        height = lo + threshold * (hi - lo)
+    peaks, _ = find_peaks(a, height=height, distance=max(1, int(round(min_interval_s * fps))))
     return peaks.astype(np.float64) / float(fps)
 
 
@@ -146,12 +158,15 @@ class PeakFMeasure:
 
     Built once per validation split (``segments``: frame offsets of the tracks at ``eps``; ``references``: beat
     times per track); calling it on activations ``(P, N)`` (or ``(P, N, C)``, channel 0 = beats) returns ``(P,)``.
+    ``relative``: the height is ``min + threshold · (max − min)`` of each track's interpolated activation, as
+    :func:`peak_pick_beats` with ``relative=True``.
     """
 
     def __init__(self, segments, eps: float, references, threshold: float = 0.5,
-                 min_interval_s: float = 60.0 / 215.0, window: float = 0.07, trim_s: float = 5.0, fps: float = 100.0):
+                 min_interval_s: float = 60.0 / 215.0, window: float = 0.07, trim_s: float = 5.0, fps: float = 100.0,
+                 relative: bool = False):
         seg = np.asarray(segments, dtype=np.int64)
-        self.threshold = float(threshold)
+        self.threshold, self.relative = float(threshold), bool(relative)
         self.d = max(1, int(round(min_interval_s * fps)))
         gap = self.d  # samples of -1 between tracks, so no window spans two tracks
         lo_idx, hi_idx, weight, valid, starts, lengths = [], [], [], [], [], []
@@ -233,7 +248,16 @@ class PeakFMeasure:
         # a track's first / last sample has no neighbour outside the track: +inf there (never a peak, as scipy)
         left = torch.where(self.left_in, torch.nn.functional.pad(g, (1, 0))[:, :-1], inf)
         right = torch.where(self.right_in, torch.nn.functional.pad(g, (0, 1))[:, 1:], inf)
-        high = (g >= self.threshold) & self.eligible
+        if self.relative and self.n_tracks:
+            tracks = self.track_of.clamp_min(0).expand_as(g)
+            big = torch.full((g.shape[0], self.n_tracks), float("inf"), device=g.device)
+            lo = big.scatter_reduce(1, tracks, torch.where(self.eligible, g, inf), "amin")
+            hi = (-big).scatter_reduce(1, tracks, torch.where(self.eligible, g, -inf), "amax")
+            height = lo + self.threshold * (hi - lo)
+            height = torch.where(hi - lo >= MIN_RELATIVE_RANGE, height, torch.full_like(height, float("inf")))
+            high = (g >= torch.gather(height, 1, tracks)) & self.eligible
+        else:
+            high = (g >= self.threshold) & self.eligible
         if not bool((high & (g == right)).any()):   # no plateau above the threshold (the usual case)
             cand = high & (g > left) & (g > right)
         else:

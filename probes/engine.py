@@ -35,6 +35,7 @@ validation loss; a non-finite score or loss counts as the worst.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import math
@@ -49,7 +50,7 @@ from torch import nn
 from torch.optim.adam import adam as torch_adam_functional
 
 __all__ = ["ProbeSpec", "Split", "ProbeOutcome", "HeadBank", "fit_many", "round_schedule", "EVAL_ROWS",
-           "derive_seed", "estimate_fit_bytes", "torch_device"]
+           "derive_seed", "estimate_fit_bytes", "torch_device", "count_flops", "head_flops"]
 
 #: Rows per forward pass at validation / prediction time (the same chunking in both, so scores reproduce exactly).
 EVAL_ROWS = 8192
@@ -202,6 +203,32 @@ def head_flops(in_dim: int, hidden: int, out_dim: int) -> tuple[int, int]:
         return fwd + 2 * in_dim * hidden + 4 * hidden * out_dim, fwd
     fwd = 2 * in_dim * out_dim
     return 2 * fwd, fwd
+
+
+_FLOPS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("probe_flops", default=None)
+
+
+@contextlib.contextmanager
+def count_flops():
+    """Count the matmul arithmetic every fit does inside the block: yields a dict whose ``"train"`` and ``"eval"``
+    entries grow by the floating-point operations of each training step (forward and backward of the live probes'
+    heads, :func:`head_flops` per row) and of each scoring pass (forwards). The count is exact for the work the
+    engine does (retired probes cost nothing), so ``sum / matmul rate`` is that work's FLOP floor
+    (:mod:`benchmarks.perf.probes`)."""
+    counts = {"train": 0, "eval": 0}
+    token = _FLOPS.set(counts)
+    try:
+        yield counts
+    finally:
+        _FLOPS.reset(token)
+
+
+def _add_flops(kind: str, bank: "HeadBank", rows: int, probes: int | None = None) -> None:
+    """Add ``rows`` rows of ``probes`` probes (default: all of the bank's) to the active :func:`count_flops`."""
+    counts = _FLOPS.get()
+    if counts is not None:
+        train, fwd = head_flops(bank.in_dim, bank.hidden, bank.out_dim)
+        counts[kind] += (bank.n if probes is None else probes) * rows * (train if kind == "train" else fwd)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -471,6 +498,7 @@ class BatchedProbes(L.LightningModule):
             x = x_step[meta["slot"]].expand(bank.n, b, -1).contiguous() if meta["slot"] is not None else \
                 x_step.index_select(0, meta["slots"])
             logits = bank(x, self._scales(cache, k, b))
+            _add_flops("train", bank, b)
             y = y_step if meta["seed_idx"] is None else y_step.index_select(0, meta["seed_idx"])
             loss = self._loss_sum(logits, y)
             total = loss if total is None else total + loss
@@ -513,6 +541,7 @@ class BatchedProbes(L.LightningModule):
                 for start in range(0, n, EVAL_ROWS):
                     x = split.x[u, start:start + EVAL_ROWS]
                     logits = sub(x.expand(len(sel), *x.shape))
+                    _add_flops("eval", bank, x.shape[0], len(sel))
                     y = split.y[start:start + EVAL_ROWS][None]
                     loss = self._per_probe_loss(logits, y).to(torch.float64) * logits.shape[1]
                     p = self.probabilities(logits)

@@ -158,7 +158,7 @@ PY_MODULE = '''
 import torch
 
 class Enc:
-    sr, eps, num_layers = 16000, 31.25, 2
+    sr, eps, num_layers = 16000, 31.25, 3
 
     def __init__(self, scale=1.0):
         self.scale = scale
@@ -167,8 +167,9 @@ class Enc:
     def extract_embeddings(self, audio, layers):
         frames = audio[:, : audio.shape[1] // 512 * 512].reshape(audio.shape[0], -1, 512)
         spec = torch.fft.rfft(frames).abs()[..., :64]
-        outs = [torch.log1p(spec * self.scale), torch.log1p(spec * self.scale) ** 2]
-        return torch.stack([outs[i] for i in layers])
+        outs = [torch.log1p(spec * self.scale), torch.log1p(spec * self.scale) ** 2,
+                torch.log1p(spec[..., :24] * self.scale)]     # layers differ in width: a list, one per layer
+        return [outs[i] for i in layers]
 
 def make(scale=1.0):
     return Enc(scale)
@@ -179,7 +180,8 @@ def test_python_factory_runs_end_to_end(tmp_path, capsys, tiny_synth, monkeypatc
     (tmp_path / "my_py_encoder.py").write_text(PY_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     recs = run_all_layers(capsys, tmp_path, "py:my_py_encoder:make", ["--model-options", '{"scale": 2.0}'])
-    assert [r["layer"] for r in recs] == [0, 1] and recs[0]["model"] == "py:my_py_encoder:make"
+    assert [r["layer"] for r in recs] == [0, 1, 2] and recs[0]["model"] == "py:my_py_encoder:make"
+    assert all(np.isfinite(r["metrics"]["accuracy"]) for r in recs)   # the 24-wide layer trains in its own fit
     assert recs[0]["model_info"]["eps"] == 31.25
     sys.modules.pop("my_py_encoder", None)
 

@@ -154,11 +154,23 @@ def test_batched_peak_f_measure_equals_scipy_and_mir_eval():
             for t, n in enumerate(lens):
                 y = beat_targets(refs[t] + rng.normal(0, 0.02, len(refs[t])), n, eps)
                 acts[p, seg[t]:seg[t + 1]] = np.clip(y * rng.uniform(0.3, 1) + rng.random(n) * 0.5 * rng.random(), 0, 1)
-        got = PeakFMeasure(seg, eps, refs)(torch.from_numpy(acts))
-        for p in range(3):
-            ests = [peak_pick_beats(interpolate_activation(acts[p, seg[t]:seg[t + 1]], eps, 100.0))
-                    for t in range(len(lens))]
-            assert got[p] == pytest.approx(beat_f_measure(refs, ests), abs=1e-9)
+        for relative in (False, True):
+            got = PeakFMeasure(seg, eps, refs, relative=relative)(torch.from_numpy(acts))
+            for p in range(3):
+                ests = [peak_pick_beats(interpolate_activation(acts[p, seg[t]:seg[t + 1]], eps, 100.0),
+                                        relative=relative) for t in range(len(lens))]
+                assert got[p] == pytest.approx(beat_f_measure(refs, ests), abs=1e-9), relative
+
+
+def test_relative_peak_height_ignores_scale_and_offset():
+    eps, n = 15.625, 400
+    refs = [np.arange(0.3, n / eps, 0.5)]
+    y = beat_targets(refs[0], n, eps)
+    acts = np.stack([y, 0.2 + 0.1 * y, np.full(n, 0.7)]).astype(np.float32)   # sharp, faint and flat
+    rel = PeakFMeasure([0, n], eps, refs, relative=True)(torch.from_numpy(acts))
+    fixed = PeakFMeasure([0, n], eps, refs)(torch.from_numpy(acts))
+    assert rel[0] == rel[1] > 0.9 and rel[2] == 0.0     # the faint activation keeps its peaks, a flat one has none
+    assert fixed[0] > 0.9 and fixed[1] == 0.0
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -197,3 +209,18 @@ def test_consolidated_arrays_are_reused_and_rebuilt_when_an_entry_changes(tmp_pa
     with pytest.raises(CorruptEntries) as e:
         consolidate(cache, entries, ids, [0])
     assert [err.path for err in e.value.errors] == [entries["x1"]]
+
+
+def test_count_flops_counts_each_training_step_and_validation_pass():
+    from probes.engine import count_flops, head_flops
+
+    train, valid = tags(80, 1), tags(30, 2)
+    with count_flops() as flops:
+        fit_probe("multilabel", train, valid, lr=1e-3, hidden=8, dropout=0.0, max_epochs=3, patience=10,
+                  batch_size=32)
+    (n_tr, d), n_va, k = train.x.shape, valid.x.shape[0], np.asarray(train.y).shape[1]
+    per_row_train, per_row_fwd = head_flops(d, 8, k)
+    assert flops == {"train": 3 * n_tr * per_row_train, "eval": 3 * n_va * per_row_fwd}
+    with count_flops() as none:
+        pass
+    assert none == {"train": 0, "eval": 0}

@@ -22,6 +22,8 @@ epoch cap), so every case does a known amount of arithmetic. Printed, in one run
      rate for that shape (the second MLP layer and the linear heads, with 50 outputs, run far below peak). This is
      what remains if every non-matmul cost (optimizer, dropout, losses, data movement, framework) were zero; the
      targets are stated against it.
+   For the beat sets (whose probes stop early at data-dependent steps) the engine counts the arithmetic it actually
+   did (:func:`probes.engine.count_flops`), and the peak floor is that count at the machine's matmul rate.
 """
 from __future__ import annotations
 
@@ -288,23 +290,28 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def _run_beats(task: str, data: Path, device: str) -> dict:
+def _run_beats(task: str, data: Path, device: str, rate: float) -> dict:
     from benchmarks.runner import RunOptions, run
+    from probes.engine import count_flops
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, count_flops() as flops:
         t = time.perf_counter()
         res = run(RunOptions(model="mel", task=task, data_dir=str(data), cache_dir=tmp, results_dir=tmp,
                              device=device, progress=False))
         total = time.perf_counter() - t
     rec = res.records[0]
     return {"task": task, "folds": rec["protocol"]["folds"], "total_s": total, "extract_s": res.extraction_seconds,
-            "probe_s": rec["timings"]["probe_s"], "f_measure": rec["metrics"]["f_measure"]}
+            "probe_s": rec["timings"]["probe_s"], "f_measure": rec["metrics"]["f_measure"],
+            "probe_gflop": (flops["train"] + flops["eval"]) / 1e9,
+            "floor_s": (flops["train"] + flops["eval"]) / rate}
 
 
-def case_beats(device: str) -> dict:
+def case_beats(device: str, rate: float) -> dict:
     """Two beat sets end to end with a fresh embedding cache (the rendered audio is reused): ``synth-beats`` (32
     tracks x 24 s, its own split) and a 24-track x 20 s set with 8-fold cross-validation (the issue-11 set, rendered
-    by :mod:`benchmarks.perf.gtzan_beats` in the GTZAN layout)."""
+    by :mod:`benchmarks.perf.gtzan_beats` in the GTZAN layout). The floor is the arithmetic the engine counted
+    (:func:`probes.engine.count_flops`: every training step's and validation pass's head matmuls) at the machine's
+    peak matmul rate."""
     from benchmarks.cache import default_cache_dir
     from benchmarks.perf.gtzan_beats import render
     from benchmarks.synth import synthesize
@@ -314,11 +321,13 @@ def case_beats(device: str) -> dict:
                                   progress=False)}
     out = {}
     for task, data in sets.items():
-        info = _run_beats(task, data, device)
+        info = _run_beats(task, data, device, rate)
         label = "synth-beats (32 x 24 s, own split)" if task == "synth-beats" else "24 x 20 s, 8-fold CV"
         print(f"  {label:36s} end to end (mel): {info['total_s']:6.2f} s = "
               f"{info['total_s'] / max(info['extract_s'], 1e-9):5.1f}x its extraction ({info['extract_s']:.2f} s); "
-              f"probes {info['probe_s']:.2f} s; F-measure {info['f_measure']:.3f}", flush=True)
+              f"probes {info['probe_s']:.2f} s; F-measure {info['f_measure']:.3f}; floor: peak "
+              f"{info['floor_s']:.2f} s ({info['total_s'] / info['floor_s']:.2f}x; {info['probe_gflop']:.0f} GFLOP "
+              f"counted)", flush=True)
         out[task] = info
     return out
 
@@ -359,7 +368,7 @@ def main(argv=None) -> int:
         if not args.skip_layers:
             report[device]["layers"] = case_layers(device, args.layer_epochs, rate, args.layers, args.threads)
         if not args.skip_beats:
-            report[device]["beats"] = case_beats(device)
+            report[device]["beats"] = case_beats(device, rate)
     print(json.dumps(report, default=float))
     return 0
 
