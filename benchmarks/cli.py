@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "structure, difficulty, key (default: all)")
     ds.add_argument("--cache-dir", default=None)
 
-    from omar_rq.pretraining_args import build_parser as pretraining_parser
+    from omar_rq.train.args import build_parser as pretraining_parser
 
     parent = pretraining_parser(add_help=False)
     pt = sub.add_parser("pretrain", parents=[parent], help="pretrain an OMAR-RQ model from a gin config (writes "
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(tiny, base, …).",
                         epilog="examples:\n  omar-bench pretrain --config tiny --max-steps 800      # synthesised "
                                "audio, ~3 min on 2 CPU cores\n"
-                               + parent.epilog.replace("python -m omar_rq.pretraining", "omar-bench pretrain")
+                               + parent.epilog.replace("python -m omar_rq.train", "omar-bench pretrain")
                                .replace("Examples:\n", ""),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     pt.add_argument("--cache-dir", default=None, help="where the synthesised audio is rendered (default: "
@@ -362,7 +362,8 @@ def cmd_data(args) -> int:
 
 
 def cmd_pretrain(args) -> int:
-    from omar_rq.pretraining import SYNTH_DATA, config_data_dir, run_from_args
+    from omar_rq.train.build import SYNTH_DATA, config_data_dir
+    from omar_rq.train.trainer import run_from_args
 
     from .resources import project_file
 

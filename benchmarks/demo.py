@@ -28,7 +28,7 @@ from .runner import SYNTH_CONFIG_ENV, default_results_dir
 
 def pretrained_tiny(cache: Path, synth_root: Path) -> Path:
     """The tiny model pretrained on the synthesised training audio (trained once, then reused)."""
-    from omar_rq.pretraining import pretrain
+    from omar_rq.train import pretrain
 
     out = cache / "models" / "tiny"
     summary = out / "run.json"

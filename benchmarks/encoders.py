@@ -37,6 +37,7 @@ from omar_rq.patching import patchify
 from omar_rq.views import MelSpectrogram
 
 from .errors import UsageError
+from .fingerprint import fingerprint_module
 from .registry import CheckpointNotFound, UnknownModel, default_registry
 from .resources import model_configs_dir, project_file
 
@@ -102,24 +103,6 @@ class Encoder:
         out = {"kind": self.kind, "source": self.source, "fingerprint": self.fingerprint, "sr": self.sr,
                "eps": self.eps, "depth": self.num_layers}
         return out | ({"options": self.options} if self.options else {})
-
-
-def fingerprint_module(module: nn.Module, extra: str = "") -> str:
-    """blake2b of every tensor of the state dict (names, shapes, dtypes, bytes), the plain settings of the input view
-    and ``extra``: two encoders with the same fingerprint compute the same embeddings."""
-    h = hashlib.blake2b(digest_size=20)
-    h.update(type(module).__name__.encode())
-    h.update(extra.encode())
-    view = getattr(module, "view", None)
-    if view is not None:
-        plain = {k: v for k, v in sorted(vars(view).items())
-                 if not k.startswith("_") and isinstance(v, (int, float, str, bool, tuple, type(None)))}
-        h.update(f"{type(view).__name__}{plain}".encode())
-    for name, tensor in sorted(module.state_dict().items()):
-        t = tensor.detach().cpu().contiguous().reshape(-1)
-        h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
 
 
 def _config_for_random(arch: str) -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from .model import ENCODER_PREFIXES
+#: prefixes of the keys an encoder checkpoint holds (released format)
+ENCODER_PREFIXES = ("net.", "embedding_layer.")
 
 
 class CheckpointError(ValueError):

@@ -34,7 +34,7 @@ SINGLE_VIEW_PATCH = {MelSpectrogram: (96, 4), CQT: (144, 4), EnCodec: (128, 5)}
 PATH_PARAMS = {EnCodec: ("weights_path", "stats_path")}
 
 #: Training-only gin names of the pretraining configs. Registered as permissive sinks (any parameter accepted, nothing
-#: built) so :mod:`omar_rq.pretraining` can query their bindings; inference ignores them exactly as before.
+#: built) so :mod:`omar_rq.train.build` can query their bindings; inference ignores them.
 TRAINING_NAMES = ("train", "AudioDataset", "AudioDataModule", "DiscotubeAudioDataModule", "CosineAnnealingCallback")
 
 
@@ -44,6 +44,18 @@ def _training_sink(name: str):
 
     sink.__name__ = sink.__qualname__ = name
     return sink
+
+
+def _training_class(module: str, name: str):
+    """A gin target standing for training class ``module.name``: any binding accepted, the class imported and built
+    only when the configurable is called."""
+    def build(**bindings):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(**bindings)
+
+    build.__name__ = build.__qualname__ = name
+    return build
 
 
 _LOCK = threading.RLock()
@@ -168,25 +180,34 @@ def register_gin_names() -> None:
             module, name = selector.rsplit(".", 1)
             _WRAPPERS[selector] = gin.external_configurable(cls, name=name, module=module)
         _WRAPPERS["build_module"] = gin.external_configurable(build_module, name="build_module")
-        from .maskingmodel import MaskingModel
-        from .quantizers import FiniteScalarQuantizer
-
+        # the training classes are registered as proxies that import them only when called, so parsing a config
+        # (inference) never imports Lightning; pretraining builds the real MaskingModel through the proxy
         _WRAPPERS["modules.maskingmodel.MaskingModel"] = gin.external_configurable(
-            MaskingModel, name="MaskingModel", module="modules.maskingmodel")
+            _training_class("omar_rq.train.maskingmodel", "MaskingModel"), name="MaskingModel",
+            module="modules.maskingmodel")
         _WRAPPERS["FiniteScalarQuantizer"] = gin.external_configurable(
-            FiniteScalarQuantizer, name="FiniteScalarQuantizer", module="quantizers")
+            _training_class("omar_rq.train.quantizers", "FiniteScalarQuantizer"), name="FiniteScalarQuantizer",
+            module="quantizers")
         for name in TRAINING_NAMES:
             _WRAPPERS[name] = gin.external_configurable(_training_sink(name), name=name)
 
 
-def _base_class(configurable) -> type:
+def wrapper(selector: str):
+    """The registered gin configurable of ``selector`` (e.g. ``"modules.maskingmodel.MaskingModel"``); calling it
+    inside :func:`parsed_config` applies the parsed bindings."""
+    register_gin_names()
+    return _WRAPPERS[selector]
+
+
+def base_class(configurable) -> type:
     for cls in list(GIN_VIEWS.values()) + list(GIN_NETS.values()):
         if isinstance(configurable, type) and issubclass(configurable, cls):
             return cls
     raise ConfigError(f"unsupported configurable {configurable!r}")
 
 
-def _bound(selector: str, default=None):
+def bound_parameter(selector: str, default=None):
+    """The value bound to ``selector`` in the parsed config, or ``default`` when unbound."""
     try:
         return gin.query_parameter(selector)
     except ValueError:
@@ -219,7 +240,7 @@ def input_view_configurable(path: str | Path, representation):
     for a multi-view config (it may name a view outside the list), else the single view."""
     if not isinstance(representation, (list, tuple)):
         return representation
-    ref = _bound("modules.maskingmodel.MaskingModel.input_representation")
+    ref = bound_parameter("modules.maskingmodel.MaskingModel.input_representation")
     if ref is None:
         raise ConfigError(f"{path}: build_module.representation is a list (multi-view) but "
                           "modules.maskingmodel.MaskingModel.input_representation is not bound")
@@ -235,7 +256,7 @@ def view_kwargs(cls: type, multi_view: bool, config_path: Path, encodec_weights_
         kwargs["patch_size"] = SINGLE_VIEW_PATCH[cls]
     selector = next(s for s, c in GIN_VIEWS.items() if c is cls)
     for param in PATH_PARAMS.get(cls, ()):
-        value = resolve_path(_bound(f"{selector}.{param}"), Path(config_path).parent)
+        value = resolve_path(bound_parameter(f"{selector}.{param}"), Path(config_path).parent)
         if value is not None:
             kwargs[param] = value
     if cls is EnCodec and encodec_weights_path is not None:
@@ -254,16 +275,16 @@ def parse_model_config(path: str | Path, encodec_weights_path: str | None = None
         bound = bound_build_module(path)
         rep = bound["representation"]
         multi_view = isinstance(rep, (list, tuple))
-        targets = [_base_class(r) for r in (rep if multi_view else [rep])]
+        targets = [base_class(r) for r in (rep if multi_view else [rep])]
         view_cfg = input_view_configurable(path, rep)
-        view_cls = _base_class(view_cfg)
+        view_cls = base_class(view_cfg)
         selector = next(s for s, c in GIN_VIEWS.items() if c is view_cls)
         try:
             view = view_cfg(**view_kwargs(view_cls, multi_view, path, encodec_weights_path))
             net = bound["net"]()
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{path}: cannot build the model it describes: {e}") from e
-        _base_class(bound["net"])
+        base_class(bound["net"])
         names = {c: s for s, c in GIN_VIEWS.items()}
         return ParsedConfig(path=path, view=view, net=net, input_view=selector,
                             target_views=[names[c] for c in targets], multi_view=multi_view,
@@ -275,10 +296,10 @@ def read_depth(path: str | Path) -> int:
     for full-size or EnCodec-input models)."""
     with parsed_config(path):
         for selector in GIN_NETS:
-            depth = _bound(f"{selector}.depth")
+            depth = bound_parameter(f"{selector}.depth")
             if depth is not None:
                 return int(depth)
         import inspect
 
         net = bound_build_module(path)["net"]
-        return int(inspect.signature(_base_class(net)).parameters["depth"].default)
+        return int(inspect.signature(base_class(net)).parameters["depth"].default)

@@ -17,11 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .checkpoint import ENCODER_PREFIXES, CheckpointMismatch
 from .patching import patchify
 from .views.base import View
-
-#: prefixes of the keys an encoder checkpoint holds (released format)
-ENCODER_PREFIXES = ("net.", "embedding_layer.")
 
 
 def validate_audio(audio, sr: int, min_samples: int, n_tokens=None, device=None) -> torch.Tensor:
@@ -98,8 +96,6 @@ class OmarRQ(ViewEncoder):
 
     def load_encoder_state_dict(self, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
         """Strictly load ``net.*`` / ``embedding_layer.*`` keys; raise naming missing, unexpected and mis-shaped keys."""
-        from .checkpoint import CheckpointMismatch
-
         own = self.encoder_state_dict()
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from .audio import AUDIO_EXTENSIONS, AudioLoadError, load_audio
-from .config import (GIN_VIEWS, _base_class, bound_build_module, input_view_configurable, parsed_config,
+from .config import (GIN_VIEWS, base_class, bound_build_module, input_view_configurable, parsed_config,
                      view_kwargs)
 from .views import EnCodec
 
@@ -35,7 +35,7 @@ def build_views(config: str | Path, encodec_weights_path=None) -> dict[str, torc
             configurables.append(input_view_configurable(path, rep))
         views = {}
         for cfg in configurables:
-            cls = _base_class(cfg)
+            cls = base_class(cfg)
             if names[cls] in views:
                 continue
             view = cfg(**view_kwargs(cls, multi, path, encodec_weights_path))

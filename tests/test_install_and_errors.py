@@ -264,7 +264,7 @@ def test_tiny_pretraining_config_uses_the_synthesised_audio(tmp_path, monkeypatc
 
 
 def test_the_library_entry_point_says_how_to_get_the_synthesised_audio(tmp_path, capsys):
-    from omar_rq.pretraining import main
+    from omar_rq.train.trainer import main
 
     assert main(["--config", str(ROOT / "cfg/pretrain/tiny.gin"), "--output", str(tmp_path / "x")]) == 2
     assert "omar-bench pretrain" in capsys.readouterr().err

@@ -14,12 +14,14 @@ import soundfile as sf
 import torch
 
 import omar_rq
-from omar_rq.audio_data import AudioDataModule, DataSetupError, list_audio_files, read_file_list
+from omar_rq.train.data import AudioDataModule, DataSetupError, list_audio_files, read_file_list
 from omar_rq.checkpoint import load_encoder_weights
 from omar_rq.config import ConfigError
-from omar_rq.maskingmodel import MaskingModel
-from omar_rq.pretraining import (CosineAnnealingCallback, PretrainError, _trainer_params, build_pretraining_module,
-                                 flatten_config, pretrain, read_metrics, warmup_cosine_lr)
+from omar_rq.train.maskingmodel import MaskingModel
+from omar_rq.config import flatten_config
+from omar_rq.train import PretrainError, build_pretraining_module, pretrain
+from omar_rq.train.callbacks import CosineAnnealingCallback, read_metrics, warmup_cosine_lr
+from omar_rq.train.trainer import _trainer_params
 from omar_rq.views import EnCodec, Waveform
 
 from conftest import shared_or_skip
@@ -143,7 +145,7 @@ def test_trainer_settings_on_a_cpu_machine(caplog):
     if not torch.cuda.is_available():
         with pytest.raises(PretrainError, match="--accelerator cpu"):
             _trainer_params(info, {}, precision_given=False)
-    with caplog.at_level(logging.WARNING, logger="omar_rq.pretraining"):
+    with caplog.at_level(logging.WARNING, logger="omar_rq.train"):
         params = _trainer_params(info, {"accelerator": "cpu", "devices": 1, "num_nodes": 1}, precision_given=False)
     assert params["precision"] == "32-true" and "32-bit" in caplog.text
     assert _trainer_params(info, {"accelerator": "cpu", "precision": "bf16-mixed"},
@@ -208,7 +210,7 @@ def test_bad_files_are_reported_once_and_skipped(tmp_path, caplog):
     (tmp_path / "d" / "empty.wav").write_bytes(b"")
     (tmp_path / "d" / "garbage.mp3").write_bytes(b"this is not an mp3" * 50)
     dm = AudioDataModule(data_dir=tmp_path / "d", batch_size=2, num_frames=8000, new_freq=16000, val_fraction=0)
-    with caplog.at_level(logging.WARNING, logger="omar_rq.pretraining"):
+    with caplog.at_level(logging.WARNING, logger="omar_rq.train"):
         dm.setup()
     assert len(dm.train_files) == 3
     assert sorted(Path(p).name for p, _ in dm.skipped) == ["empty.wav", "garbage.mp3"]
@@ -231,7 +233,7 @@ def test_tiny_pretraining_writes_the_released_format_and_resumes(tmp_path, caplo
     out = tmp_path / "run"
     kw = dict(data_dir=tmp_path / "audio", batch_size=4, output=out, log_every_n_steps=1, threads=1,
               trainer_kwargs={"val_check_interval": 2})
-    with caplog.at_level(logging.WARNING, logger="omar_rq.pretraining"):
+    with caplog.at_level(logging.WARNING, logger="omar_rq.train"):
         assert pretrain(TINY, max_steps=3, **kw) == out.resolve()
     assert any("broken.wav" in r.getMessage() for r in caplog.records)
     for name in ("config.gin", "model.ckpt", "metrics.csv", "run.json", "checkpoints/last.ckpt"):
@@ -291,7 +293,7 @@ def test_two_process_cpu_ddp(tmp_path):
     out = tmp_path / "ddp"
     env = {k: v for k, v in os.environ.items() if k not in ("LOCAL_RANK", "RANK", "WORLD_SIZE", "NODE_RANK")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [sys.executable, "-m", "omar_rq.pretraining", "--config", str(TINY), "--data-dir", str(tmp_path / "audio"),
+    cmd = [sys.executable, "-m", "omar_rq.train", "--config", str(TINY), "--data-dir", str(tmp_path / "audio"),
            "--max-steps", "3", "--batch-size", "2", "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp",
            "--output", str(out), "--log-every", "1"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=170)
@@ -305,7 +307,7 @@ def test_two_process_cpu_ddp(tmp_path):
 
 
 def test_cli_help_names_the_options():
-    from omar_rq.pretraining import build_parser
+    from omar_rq.train.args import build_parser
 
     text = build_parser().format_help()
     for opt in ("--config", "--data-dir", "--max-steps", "--output", "--devices", "--strategy", "--accelerator",

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from omar_rq.conformer import Conformer
-from omar_rq.masking import apply_mask, mask_window_tokens, span_mask
-from omar_rq.maskingmodel import MaskingModel, masked_cross_entropy
-from omar_rq.quantizers import FiniteScalarQuantizer, RandomProjectionQuantizer
+from omar_rq.train.masking import apply_mask, mask_window_tokens, span_mask
+from omar_rq.train.maskingmodel import MaskingModel, masked_cross_entropy
+from omar_rq.train.quantizers import FiniteScalarQuantizer, RandomProjectionQuantizer
 from omar_rq.views import MelSpectrogram, Waveform
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from . import AdapterError, file_digest, options_digest, package_version
+from ..fingerprint import fingerprint_module
 
 
 class HearEncoder:
@@ -77,7 +78,6 @@ class HearEncoder:
         dist = self.module_name.split(".")[0]
         state = ""
         if isinstance(self.model, torch.nn.Module):
-            from ..encoders import fingerprint_module
 
             state = fingerprint_module(self.model)
         return ["hear", self.module_name, str(package_version(dist) or getattr(self.module, "__version__", "")),

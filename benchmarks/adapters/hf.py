@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from . import AdapterError, options_digest, package_version
+from ..fingerprint import fingerprint_module
 
 OVERLAP_SECONDS = 4.0
 
@@ -160,7 +161,6 @@ class HFEncoder:
         return out
 
     def fingerprint_parts(self) -> list[str]:
-        from ..encoders import fingerprint_module
 
         fe = self.fe.to_json_string() if hasattr(self.fe, "to_json_string") else repr(self.fe)
         return ["hf", self.model_type, self.config.to_json_string(), fe, fingerprint_module(self.model),

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from . import AdapterError, file_digest, options_digest, package_version
+from ..fingerprint import fingerprint_module
 
 REQUIRED = ("sr", "eps", "num_layers", "extract_embeddings")
 
@@ -46,7 +47,6 @@ class PythonEncoder:
         own = getattr(self.obj, "fingerprint", None)
         state = ""
         if own is None and isinstance(self.obj, torch.nn.Module):
-            from ..encoders import fingerprint_module
 
             state = fingerprint_module(self.obj)
         return ["py", self.spec, str(own or ""), options_digest(self.options), file_digest(self.weights),

@@ -37,10 +37,10 @@ import soundfile as sf
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .audio import AUDIO_EXTENSIONS, AudioLoadError, audio_info, load_audio
-from .resample import resample
+from ..audio import AUDIO_EXTENSIONS, AudioLoadError, audio_info, load_audio
+from ..resample import resample
 
-log = logging.getLogger("omar_rq.pretraining")
+log = logging.getLogger("omar_rq.train")
 
 __all__ = ["AudioDataModule", "AudioCropDataset", "AudioSource", "list_audio_files", "read_file_list",
            "DataSetupError"]
@@ -221,7 +221,7 @@ class AudioDataModule(L.LightningDataModule):
 
     Mirrors the released configs' bindings: ``AudioDataset.num_frames / .orig_freq / .new_freq / .mono /
     .half_precision``, ``AudioDataModule.num_workers``, ``DiscotubeAudioDataModule.batch_size / .data_dir /
-    .filelist_train / .filelist_val`` (see :func:`omar_rq.pretraining.pretrain`). Batches are ``(B, crop_samples)``
+    .filelist_train / .filelist_val`` (see :func:`omar_rq.train.pretrain`). Batches are ``(B, crop_samples)``
     tensors at ``new_freq`` (float16 with ``half_precision``; the module computes in float32).
 
     After :meth:`setup`: ``train_files`` / ``val_files`` (usable paths), ``skipped`` (``[(path, reason)]``) and

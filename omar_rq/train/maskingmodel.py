@@ -4,8 +4,8 @@ Input view → patches → span masking → ``embedding_layer`` → encoder → 
 position, the tokens of each target view (``num_codebooks`` frozen quantisers per view). Cross-entropy on masked
 positions only, every codebook and view averaged together (spec §7).
 
-Build one from a config with :func:`omar_rq.pretraining.build_pretraining_module`; train it with
-:func:`omar_rq.pretraining.pretrain` (which adds the warm-up + cosine learning-rate schedule).
+Build one from a config with :func:`omar_rq.train.build.build_pretraining_module`; train it with
+:func:`omar_rq.train.pretrain` (which adds the warm-up + cosine learning-rate schedule).
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .masking import NOISE_TYPES, apply_mask, mask_window_tokens, span_mask
-from .model import ENCODER_PREFIXES
-from .patching import patchify
+from ..checkpoint import ENCODER_PREFIXES
+from ..patching import patchify
 from .quantizers import FiniteScalarQuantizer, RandomProjectionQuantizer
-from .views.base import View
+from ..views.base import View
 
-log = logging.getLogger("omar_rq.pretraining")
+log = logging.getLogger("omar_rq.train")
 
 QUANTIZER_TYPES = ("random_codebook", "finite_scalar_quantizer")
 
@@ -86,7 +86,7 @@ class MaskingModel(L.LightningModule):
         super().__init__()
         if net is None or not target_views:
             raise ValueError("MaskingModel needs a net and at least one target view (build it with "
-                             "omar_rq.pretraining.build_pretraining_module from a config)")
+                             "omar_rq.train.build.build_pretraining_module from a config)")
         if quantizer_type not in QUANTIZER_TYPES:
             raise ValueError(f"quantizer_type must be one of {QUANTIZER_TYPES}, got {quantizer_type!r}")
         if masking_noise_type not in NOISE_TYPES:

@@ -1,4 +1,4 @@
-"""The options of ``python -m omar_rq.pretraining`` / ``omar-bench pretrain``, importable without torch or Lightning
+"""The options of ``python -m omar_rq.train`` / ``omar-bench pretrain``, importable without torch or Lightning
 (so ``omar-bench --help`` stays fast)."""
 from __future__ import annotations
 
@@ -6,19 +6,19 @@ import argparse
 
 
 def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    """The options of ``python -m omar_rq.pretraining`` (also ``omar-bench pretrain``, which inherits them)."""
+    """The options of ``python -m omar_rq.train`` (also ``omar-bench pretrain``, which inherits them)."""
     p = argparse.ArgumentParser(
-        prog="python -m omar_rq.pretraining", add_help=add_help,
+        prog="python -m omar_rq.train", add_help=add_help,
         description="Pretrain an OMAR-RQ model (masked-token prediction) from a gin config, writing the released\n"
                     "format (config.gin + model.ckpt, loadable with omar_rq.get_model / omar-bench run), Lightning\n"
                     "checkpoints (a rerun with the same --output resumes from checkpoints/last.ckpt) and the loss\n"
                     "curve (metrics.csv).",
         epilog="Examples:\n"
-               "  python -m omar_rq.pretraining --config cfg/pretrain/tiny.gin --data-dir /tmp/synth "
+               "  python -m omar_rq.train --config cfg/pretrain/tiny.gin --data-dir /tmp/synth "
                "--output /tmp/tiny-run\n"
-               "  python -m omar_rq.pretraining --config cfg/pretrain/tiny.gin --data-dir /tmp/synth --max-steps 4 "
+               "  python -m omar_rq.train --config cfg/pretrain/tiny.gin --data-dir /tmp/synth --max-steps 4 "
                "--accelerator cpu --devices 2 --strategy ddp --output /tmp/ddp-run      # 2-process gloo DDP\n"
-               "  python -m omar_rq.pretraining --config cfg/pretrain/base.gin --filelist-train train.txt "
+               "  python -m omar_rq.train --config cfg/pretrain/base.gin --filelist-train train.txt "
                "--filelist-val val.txt --data-dir /data/audio --output runs/base      # 2 nodes x 4 GPUs, bf16",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="pretraining gin config, e.g. cfg/pretrain/tiny.gin (released "
