@@ -205,7 +205,7 @@ def cmd_run(args) -> int:
     result = run(RunOptions(
         model=args.model, task=args.task, data_dir=args.data_dir, layers=args.layers, probe=args.probe,
         results_dir=args.results_dir, cache_dir=args.cache_dir, device=args.device, seed=args.seed, seeds=args.seeds,
-        task_options=task_options(args.task, args.extra),
+        task_options=task_options(args.task, getattr(args, "extra", [])),
         checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
         model_options=_model_options(args), weights=args.weights, trust_remote_code=args.trust_remote_code,
         max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit))

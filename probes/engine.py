@@ -713,8 +713,8 @@ def fit_many(specs: Sequence[ProbeSpec], train: Split, valid: Split, *, kind, ou
     """Train every probe of ``specs`` (see the module docstring) and return one :class:`ProbeOutcome` each, in order.
 
     ``kind``: the probe kind (:mod:`probes.kinds`; its loss trains the heads, its activation gives the validation
-    probabilities). ``train`` / ``valid``: :class:`Split` tensors (moved to ``device`` here). ``val_metric(probs)`` maps the
-    validation probabilities of the live probes ``(P, N_valid, K)`` to ``(P,)`` scores (higher is better).
+    probabilities). ``train`` / ``valid``: :class:`Split` tensors (moved to ``device`` here). ``val_metric(probs)``
+    maps the validation probabilities of the live probes ``(P, N_valid, K)`` to ``(P,)`` scores (higher is better).
     ``max_epochs`` caps the rounds, ``patience`` counts validations without improvement. ``max_probes_per_fit``
     splits the probes into several fits (memory bound; each fit trains its share exactly as alone).
     """

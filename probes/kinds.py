@@ -341,6 +341,11 @@ def _check_rows(y: np.ndarray, n_rows: int, name: str, ndim: int, expected: str)
         raise ValueError(f"{name} must be {expected} with n = {n_rows}, got shape {y.shape}")
 
 
+def _check_width(y: np.ndarray, name: str, n_outputs: int | None) -> None:
+    if n_outputs is not None and y.shape[1] != n_outputs:
+        raise ValueError(f"{name} has {y.shape[1]} column(s) but the probe has {n_outputs} output(s)")
+
+
 def _check_unit(y: np.ndarray, name: str) -> None:
     if y.size and not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
         raise ValueError(f"{name} must be numeric targets in [0, 1], got dtype {y.dtype}")
@@ -370,6 +375,7 @@ class Multilabel(ClipKind):
     def check_targets(self, y, n_rows, name="y", n_outputs=None):
         y = np.asarray(y)
         _check_rows(y, n_rows, name, 2, self.expected)
+        _check_width(y, name, n_outputs)
         _check_unit(y, name)
 
     def check_validation_targets(self, y_track):
@@ -431,6 +437,7 @@ class Regression(ClipKind):
     def check_targets(self, y, n_rows, name="y", n_outputs=None):
         y = np.asarray(y)
         _check_rows(y, n_rows, name, 2, self.expected)
+        _check_width(y, name, n_outputs)
         if y.size and not np.issubdtype(y.dtype, np.number):
             raise ValueError(f"{name} must be real-valued, got dtype {y.dtype}")
         if y.size and not np.isfinite(y).all():
@@ -474,6 +481,7 @@ class Ordinal(ClipKind):
     def check_targets(self, y, n_rows, name="y", n_outputs=None):
         y = np.asarray(y)
         _check_rows(y, n_rows, name, 2, self.expected)
+        _check_width(y, name, n_outputs)
         if y.size and not np.isin(y, (0, 1)).all():
             raise ValueError(f"{name} must be 0/1 ordinal targets [grade > k], found values "
                              f"{np.unique(y[~np.isin(y, (0, 1))])[:5].tolist()}")
@@ -510,6 +518,7 @@ class Framewise(FrameKind):
     def check_targets(self, y, n_rows, name="y", n_outputs=None):
         y = np.asarray(y)
         _check_rows(y, n_rows, name, 2, self.expected)
+        _check_width(y, name, n_outputs)
         _check_unit(y, name)
 
     def frame_metric(self, probs, y_frames):

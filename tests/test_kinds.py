@@ -239,3 +239,9 @@ def test_no_kind_string_branches_remain():
                 if branch.search(line):
                     hits.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
     assert not hits, "\n".join(hits)
+
+
+def test_output_width_checked_when_known():
+    with pytest.raises(ValueError, match=r"train targets has 3 column\(s\) but the probe has 2 output\(s\)"):
+        REGRESSION.check_targets(np.zeros((4, 3)), 4, "train targets", n_outputs=2)
+    MULTILABEL.check_targets(np.zeros((4, 3)), 4, "train targets", n_outputs=3)

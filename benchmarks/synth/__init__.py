@@ -43,7 +43,8 @@ from typing import Iterable, Mapping
 
 from ..resources import cfg_dir
 
-__all__ = ["SYNTH_SETS", "synth_sets", "SYNTH_VERSION", "synthesize", "load_config", "config_hash", "is_complete", "last_timings",
+__all__ = ["SYNTH_SETS", "synth_sets", "SYNTH_VERSION", "synthesize", "load_config", "config_hash", "is_complete",
+           "last_timings",
            "CONFIG_PATH"]
 
 

@@ -55,7 +55,8 @@ def nsynth_task(target: str, name: str, synth_set: str | None = None) -> NSynthT
                                               "synthesised NSynth-layout set: ") + what,
                       layout=LAYOUT, data_subdir="nsynth", frontend=Frontend("clip", 4.0), kind=MULTICLASS,
                       primary=ACCURACY, validation=ACCURACY, synth_set=synth_set,
-                      shown=("accuracy_88", "chroma_accuracy") if target == "pitch" else (), target=target, load_options=OPTIONS)
+                      shown=("accuracy_88", "chroma_accuracy") if target == "pitch" else (), target=target,
+                      load_options=OPTIONS)
 
 
 TASKS = [nsynth_task("pitch", "nsynth-pitch"), nsynth_task("instrument_family", "nsynth-instrument"),
