@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from probes.kinds import FRAME_SCHEDULE
+
 from .arrays import CorruptEntries, LayerArrays, consolidate
 from .cache import EmbeddingCache, default_cache_dir
 from .data_location import DATA_ENV, SYNTH_CONFIG_ENV, DataNotFound, data_dir_for
@@ -47,7 +49,6 @@ from .errors import UsageError
 from .extract import Extraction, extract, uses_autocast
 from .records import write_record
 from .tasks import Prepared, Task, get_task
-from probes.kinds import FRAME_SCHEDULE
 
 RESULTS_ENV = "OMAR_BENCH_RESULTS"
 DEFAULT_MAX_BAD_FRACTION = 0.25
