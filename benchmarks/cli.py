@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="probe one model on one task; writes one record per layer",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                        description="Extract embeddings (cached), train probes with the protocol's grid sweep and "
-                                   "early stopping, score the test split, write one result record per layer.")
+                                   "early stopping, score the test split, write one result record per layer. "
+                                   "A task's own options (e.g. --train-subset N for NSynth, --split / --split-dir "
+                                   "for MTAT) follow the other flags; `omar-bench tasks` lists each task's options.")
     r.add_argument("--model", required=True,
                    help="mel | random-<arch> (e.g. random-tiny, random-base) | registry id (b0 … f1, base, "
                         "multifeature-25hz-fsq …) | Hugging Face id | model folder / config.gin / run folder | "
@@ -102,11 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "mlp / linear restrict the head")
     r.add_argument("--seed", type=int, default=0, help="probe seed (default 0)")
     r.add_argument("--seeds", type=int, default=1, help="repeat with seeds seed..seed+N-1; report mean ± std")
-    r.add_argument("--train-subset", type=int, default=None,
-                   help="NSynth: stratified subset of N training notes (seeded), recorded in the result")
-    r.add_argument("--split", default=None, choices=["clean", "original"],
-                   help="MTAT split (default clean: Won et al. 2020, as the OMAR-RQ tables)")
-    r.add_argument("--split-dir", default=None, help="MTAT: folder with train/valid/test/binary/tags .npy files")
     r.add_argument("--max-bad-fraction", type=float, default=0.25,
                    help="fail when more than this fraction of audio files is unusable (default 0.25); "
                         "fewer are skipped and listed in the record")
@@ -208,7 +205,7 @@ def cmd_run(args) -> int:
     result = run(RunOptions(
         model=args.model, task=args.task, data_dir=args.data_dir, layers=args.layers, probe=args.probe,
         results_dir=args.results_dir, cache_dir=args.cache_dir, device=args.device, seed=args.seed, seeds=args.seeds,
-        train_subset=args.train_subset, split=args.split, split_dir=args.split_dir,
+        task_options=task_options(args.task, getattr(args, "extra", [])),
         checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
         model_options=_model_options(args), weights=args.weights, trust_remote_code=args.trust_remote_code,
         max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit))
@@ -248,6 +245,24 @@ def cmd_validate(args) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
+def task_options(task_name: str, argv: list[str]) -> dict:
+    """The task's own flags (:attr:`benchmarks.tasks.base.Task.load_options`) parsed from what the ``run`` parser
+    left over: ``{name: value}``; a flag the task does not declare is a one-line usage error (exit 2)."""
+    from .tasks import get_task
+
+    if not argv:
+        return {}
+    task = get_task(task_name)
+    takes = ", ".join(o.flag for o in task.load_options) or "no options of its own"
+    p = _Parser(prog="omar-bench run", add_help=False)
+    for o in task.load_options:
+        p.add_argument(o.flag, dest=o.name, type=o.type, choices=o.choices, default=None, help=o.help)
+    ns, rest = p.parse_known_args(argv)
+    if rest:
+        p.error(f"unrecognized arguments: {' '.join(rest)} (task {task.name} takes {takes})")
+    return {k: v for k, v in vars(ns).items() if v is not None}
+
+
 def cmd_tasks(args) -> int:
     from .data_location import data_status
     from .tasks import all_tasks
@@ -256,6 +271,9 @@ def cmd_tasks(args) -> int:
         _, status = data_status(task, args.data_root, args.cache_dir)
         metric = f"{task.primary.key}{' (lower is better)' if task.primary.lower_is_better else ''}"
         print(f"{name:24s} {task.description}\n{'':24s} metric: {metric}; data: {status}")
+        for o in task.load_options:
+            choices = f" {{{','.join(o.choices)}}}" if o.choices else ""
+            print(f"{'':24s} option {o.flag}{choices}: {o.help}")
     print("\nlayouts:")
     seen = set()
     for task in all_tasks().values():
@@ -417,7 +435,10 @@ def user_errors() -> tuple[type, ...]:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run":  # only `run` takes a task's own flags
+        parser.parse_args(argv)          # the usual one-line error
+    args.extra = extra
     if not args.command:
         parser.print_help()
         return 2

@@ -28,7 +28,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from benchmarks.errors import UnknownName
 from benchmarks.records import RECORDS_SUBDIR, best_by_validation, latest_per_key, most_recent
@@ -80,14 +80,27 @@ class Column:
 class TableDef:
     name: str
     title: str
-    columns: tuple[Column, ...]  # empty with rows="records": one column per task that has records ("all results")
+    fixed_columns: tuple[Column, ...]  # empty with rows="records" and no `derive`: one column per task that has
+    #                                    records ("all results")
     layer: int | None  # fixed layer (0-based block index), or None = best layer by validation
     rows: str  # "registry": the registry's members of `name`; "records": models with records on these columns
     reference_table: str | None  # table name in reference_scores.csv, None = no published numbers
+    derive: Callable[[], tuple[Column, ...]] | None = None  # columns derived from the task registry
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.derive() if self.derive is not None else self.fixed_columns
 
     @property
     def layer_policy(self) -> str:
         return f"fixed:{self.layer}" if self.layer is not None else "best-by-validation"
+
+
+def synth_columns() -> tuple[Column, ...]:
+    """The offline table's columns: every task with a synthesised set, in the task registry's order."""
+    from benchmarks.tasks import all_tasks
+
+    return tuple(Column(name, name) for name, task in all_tasks().items() if task.synth_set)
 
 
 MTAT = Column("MTAT", "mtat")
@@ -107,16 +120,7 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
         Column("Beat", "beats"),
         Column("Structure", "structure", "accuracy"),
     ), None, "registry", "released"),
-    TableDef("offline", "Offline synthesised suite", (
-        Column("synth-mtat", "synth-mtat"),
-        Column("synth-nsynth-pitch", "synth-nsynth-pitch"),
-        Column("synth-nsynth-instrument", "synth-nsynth-instrument"),
-        Column("synth-beats", "synth-beats"),
-        Column("synth-chords", "synth-chords"),
-        Column("synth-structure", "synth-structure"),
-        Column("synth-difficulty", "synth-difficulty"),
-        Column("synth-key", "synth-key"),
-    ), None, "records", None),
+    TableDef("offline", "Offline synthesised suite", (), None, "records", None, derive=synth_columns),
     TableDef("all", "All results", (), None, "records", None),
 )}
 
@@ -258,7 +262,7 @@ def build_table(name: str, records: Iterable[dict], registry: Registry | None = 
     defn = TABLES[name]
     merged = latest_per_key(records)
     if not defn.columns:
-        defn = dataclasses.replace(defn, columns=record_columns(merged))
+        defn = dataclasses.replace(defn, fixed_columns=record_columns(merged))
     by_cell: dict[tuple[str, str], list[dict]] = {}
     for r in merged:
         by_cell.setdefault((_row_id(r, registry), r["task"]), []).append(r)

@@ -17,10 +17,14 @@ Bad audio: files that cannot be decoded are skipped, listed in the record (``dat
 The run fails only when more than ``max_bad_fraction`` (default 25 %) of the dataset's files are unusable — a sign of
 a wrong folder or a broken download rather than a few bad files.
 
-Framewise probes at real size use a step schedule: validation every :data:`FRAME_STEPS_PER_ROUND` optimizer steps
-instead of once per pass over hundreds of thousands of frames (``patience`` counts those validations), and at most
-:data:`FRAME_MAX_STEPS` steps. Sets whose training epoch is shorter than that interval validate every epoch, with
-the usual 100-epoch cap, as before. The record's ``protocol.schedule`` says which was used.
+The training schedule is the probe kind's (:attr:`probes.kinds.ProbeKind.schedule`): the frame kinds at real size
+validate every :data:`FRAME_STEPS_PER_ROUND` optimizer steps instead of once per pass over hundreds of thousands of
+frames (``patience`` counts those validations), for at most :data:`FRAME_MAX_STEPS` steps; sets whose training epoch
+is shorter than that interval validate every epoch, with the usual 100-epoch cap. The record's
+``protocol.schedule`` says which was used.
+
+Task options (``RunOptions.task_options``: e.g. NSynth's ``train_subset``, MTAT's ``split``) go to the task's load
+step only, checked against what the task declares (:meth:`benchmarks.tasks.base.Task.parse_options`).
 """
 from __future__ import annotations
 
@@ -34,6 +38,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from probes.kinds import FRAME_SCHEDULE
+
 from .arrays import CorruptEntries, LayerArrays, consolidate
 from .cache import EmbeddingCache, default_cache_dir
 from .data_location import DATA_ENV, SYNTH_CONFIG_ENV, DataNotFound, data_dir_for
@@ -46,14 +52,10 @@ from .tasks import Prepared, Task, get_task
 
 RESULTS_ENV = "OMAR_BENCH_RESULTS"
 DEFAULT_MAX_BAD_FRACTION = 0.25
-#: The framewise step schedule, for sets whose training epoch is longer than FRAME_STEPS_PER_ROUND steps: validate
-#: every FRAME_STEPS_PER_ROUND optimizer steps (128 k frames; a validation pass over a GTZAN-size fold costs as much
-#: arithmetic as ~60 training steps, so validating more often mostly buys validations), stop a probe after
-#: FRAME_PATIENCE_STEPS steps without a better validation, and train at most FRAME_MAX_STEPS steps (2.05 M frames,
-#: about 6 epochs of a GTZAN-size fold) or 100 epochs, whichever is fewer.
-FRAME_STEPS_PER_ROUND = 500
-FRAME_PATIENCE_STEPS = 2_000
-FRAME_MAX_STEPS = 8_000
+#: The frame kinds' step schedule (:data:`probes.kinds.FRAME_SCHEDULE`, which says why these values).
+FRAME_STEPS_PER_ROUND = FRAME_SCHEDULE.steps_per_round
+FRAME_PATIENCE_STEPS = FRAME_SCHEDULE.patience_steps
+FRAME_MAX_STEPS = FRAME_SCHEDULE.max_steps
 
 
 class TooManyBadFiles(RuntimeError):
@@ -72,9 +74,7 @@ class RunOptions:
     device: str = "cpu"
     seed: int = 0
     seeds: int = 1
-    train_subset: int | None = None
-    split: str | None = None
-    split_dir: str | None = None
+    task_options: dict = field(default_factory=dict)   # the task's load options (Task.load_options), by name
     checkpoint_root: str | None = None
     encodec_weights: str | None = None
     model_options: dict = field(default_factory=dict)   # --model-options (hear:, hf:, py: encoders)
@@ -248,8 +248,7 @@ def run(opts: RunOptions) -> RunResult:
     source = locate(opts.model, opts.checkpoint_root)  # a wrong model name fails before any data is read
     cache = EmbeddingCache(opts.cache_dir or default_cache_dir())
     data_dir = data_dir_for(task, opts.data_dir, cache_dir=cache.root, progress=opts.progress)
-    prep = task.load(data_dir, split=opts.split, split_dir=opts.split_dir, train_subset=opts.train_subset,
-                     seed=opts.seed)
+    prep = task.load(data_dir, seed=opts.seed, **task.parse_options(opts.task_options))
     encoder = load_encoder(source, device=opts.device, encodec_weights=opts.encodec_weights,
                            options=opts.model_options or None, weights=opts.weights,
                            trust_remote_code=opts.trust_remote_code)
@@ -269,18 +268,10 @@ def run(opts: RunOptions) -> RunResult:
     seeds = [opts.seed + i for i in range(max(1, opts.seeds))]
     fit_kwargs = dict(opts.fit_kwargs)
     schedule = None
-    if task.kind.startswith("framewise"):
-        fit_kwargs.setdefault("steps_per_round", FRAME_STEPS_PER_ROUND)
-        fit_kwargs.setdefault("max_steps", FRAME_MAX_STEPS)
-        fit_kwargs.setdefault("patience_steps", FRAME_PATIENCE_STEPS)
-        schedule = {"validate_every": f"epoch, or {fit_kwargs['steps_per_round']} optimizer steps when an epoch is "
-                                      "longer", "patience_counts": "validations",
-                    "max_steps": f"{fit_kwargs['max_steps']} when validating every {fit_kwargs['steps_per_round']} "
-                                 "steps (else max_epochs)",
-                    "patience_steps": f"{fit_kwargs['patience_steps']} steps without a better validation when "
-                                      "validating every N steps (else patience validations)",
-                    "validation": "all probes at once (the task's batched metric); test-only post-processing "
-                                  "(e.g. the DBN) on the chosen probe"}
+    if task.kind.schedule is not None:
+        for k, v in task.kind.schedule.fit_kwargs().items():
+            fit_kwargs.setdefault(k, v)
+        schedule = task.kind.schedule.describe(fit_kwargs)
     runs: dict[int, list[dict]] = {layer: [] for layer in layers}
     n_out = task.n_outputs(usable)
     bar = tqdm(total=len(layers) * len(folds), desc=f"probe sweeps ({len(grid_points(grid))} points x "

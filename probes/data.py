@@ -1,30 +1,18 @@
 """In-memory probe data: one split of cached, frozen embeddings plus targets.
 
-Three probe kinds (see :mod:`probes.training`):
+The shapes of ``x``, ``y`` and ``groups`` depend on the probe kind (:mod:`probes.kinds`, which owns the checks):
+clip kinds (multilabel, multiclass, regression, ordinal) take ``x`` ``(n_chunks, D)`` chunk vectors, ``y`` one target
+per chunk (every chunk carries its track's target) and ``groups`` ``(n_chunks,)`` int track ids; frame kinds
+(framewise, framewise-multiclass) take lists of per-track ``(T_i, D)`` sequences and targets, ``groups`` None.
 
-``"multilabel"``  (e.g. MTAT tagging)
-    ``x``: ``(n_chunks, D)`` chunk vectors; ``y``: ``(n_chunks, K)`` multi-hot in {0, 1} (every chunk carries its
-    track's labels); ``groups``: ``(n_chunks,)`` int track id per chunk.
-``"multiclass"``  (e.g. NSynth pitch / instrument family)
-    ``x``: ``(n_chunks, D)``; ``y``: ``(n_chunks,)`` int class index; ``groups`` as above.
-``"framewise"``   (beat tracking)
-    ``x``: list of ``(T_i, D)`` sequences at the encoder's frame rate; ``y``: list of ``(T_i, C)`` (or ``(T_i,)``,
-    read as ``C = 1``) frame targets in [0, 1]; ``groups``: ``None``.
-``"framewise-multiclass"``   (chords, structure)
-    ``x`` as framewise; ``y``: list of ``(T_i,)`` int class per frame, ``-1`` = ignored (no loss, not scored).
-
-Track-level convention (clip-level kinds): a *track* is a distinct value of ``groups``; tracks are ordered by
-ascending group id (``np.unique`` order) everywhere — in :func:`track_targets`, in :func:`aggregate_by_group` and in
+Track-level convention (clip kinds): a *track* is a distinct value of ``groups``; tracks are ordered by ascending
+group id (``np.unique`` order) everywhere — in :func:`track_targets`, in :func:`aggregate_by_group` and in
 ``FittedProbe.predict``. ``groups=None`` means every chunk is its own track (track order = row order).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 import numpy as np
-
-KINDS = ("multilabel", "multiclass", "framewise", "framewise-multiclass")
-FRAME_KINDS = ("framewise", "framewise-multiclass")
-
 
 @dataclass
 class ProbeData:
@@ -38,32 +26,12 @@ class ProbeData:
         return len(self.x)
 
 
-def check_data(kind: str, data: ProbeData, name: str = "data") -> None:
-    """Raise ``ValueError`` if ``data`` does not have the shapes ``kind`` requires."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown probe kind {kind!r}; expected one of {KINDS}")
-    if kind in FRAME_KINDS:
-        if not isinstance(data.x, (list, tuple)) or not isinstance(data.y, (list, tuple)):
-            raise ValueError(f"{name}: framewise x and y must be lists of per-track arrays")
-        if len(data.x) != len(data.y) or len(data.x) == 0:
-            raise ValueError(f"{name}: framewise x and y must be non-empty lists of equal length")
-        for i, (xi, yi) in enumerate(zip(data.x, data.y)):
-            xi, yi = np.asarray(xi), np.asarray(yi)
-            ndims = (1,) if kind == "framewise-multiclass" else (1, 2)
-            if xi.ndim != 2 or yi.ndim not in ndims or xi.shape[0] != yi.shape[0]:
-                raise ValueError(f"{name}[{i}]: expected x (T, D) and y "
-                                 f"{'(T,)' if kind == 'framewise-multiclass' else '(T,) or (T, C)'} with the same "
-                                 f"T, got {xi.shape} and {yi.shape}")
-        return
-    x, y = np.asarray(data.x), np.asarray(data.y)
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name}: x must be a non-empty (n, D) array, got shape {x.shape}")
-    if kind == "multilabel" and (y.ndim != 2 or y.shape[0] != x.shape[0]):
-        raise ValueError(f"{name}: multilabel y must be (n, K) with n = {x.shape[0]}, got {y.shape}")
-    if kind == "multiclass" and (y.ndim != 1 or y.shape[0] != x.shape[0]):
-        raise ValueError(f"{name}: multiclass y must be (n,) with n = {x.shape[0]}, got {y.shape}")
-    if data.groups is not None and np.asarray(data.groups).shape != (x.shape[0],):
-        raise ValueError(f"{name}: groups must be (n,) with n = {x.shape[0]}")
+def check_data(kind, data: ProbeData, name: str = "data") -> None:
+    """Raise ``ValueError`` if ``data`` does not have the shapes and values ``kind`` (a name or a
+    :class:`probes.kinds.ProbeKind`) requires."""
+    from .kinds import get_kind
+
+    get_kind(kind).check_data(data, name)
 
 
 def group_index(groups: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,35 +55,20 @@ def aggregate_by_group(scores: np.ndarray, groups: np.ndarray | None) -> np.ndar
     return sums / counts.reshape((-1,) + (1,) * (scores.ndim - 1))
 
 
-def track_targets(kind: str, data: ProbeData) -> np.ndarray | list[np.ndarray]:
-    """Track-level targets aligned with ``FittedProbe.predict``: the first chunk's label of each track
-    (``(n_tracks, K)`` multi-hot or ``(n_tracks,)`` int); for ``"framewise"`` the per-track ``(T_i, C)`` targets."""
-    if kind == "framewise":
-        return [_as_2d(np.asarray(yi, dtype=np.float32)) for yi in data.y]
-    if kind == "framewise-multiclass":
-        return [np.asarray(yi, dtype=np.int64) for yi in data.y]
-    y = np.asarray(data.y)
-    if data.groups is None:
-        return y
-    _, first = np.unique(np.asarray(data.groups), return_index=True)
-    return y[first]
+def track_targets(kind, data: ProbeData) -> np.ndarray | list[np.ndarray]:
+    """Track-level targets aligned with ``FittedProbe.predict``: for clip kinds the first chunk's target of each
+    track (tracks in ascending group-id order); for frame kinds the per-track targets (``(T_i, C)`` float or
+    ``(T_i,)`` int)."""
+    from .kinds import get_kind
+
+    return get_kind(kind).track_targets(data)
 
 
-def _as_2d(y: np.ndarray) -> np.ndarray:
-    return y[:, None] if y.ndim == 1 else y
-
-
-def flat_arrays(kind: str, data: ProbeData) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def flat_arrays(kind, data: ProbeData) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(x, y, lengths)`` as flat arrays: framewise sequences concatenated along time (``lengths`` = ``T_i``)."""
-    if kind in FRAME_KINDS:
-        lengths = np.array([len(xi) for xi in data.x], dtype=np.int64)
-        x = np.concatenate([np.asarray(xi, dtype=np.float32) for xi in data.x], axis=0)
-        if kind == "framewise":
-            y = np.concatenate([_as_2d(np.asarray(yi, dtype=np.float32)) for yi in data.y], axis=0)
-        else:
-            y = np.concatenate([np.asarray(yi, dtype=np.int64).reshape(-1) for yi in data.y], axis=0)
-        return x, y, lengths
-    return np.asarray(data.x, dtype=np.float32), np.asarray(data.y), None
+    from .kinds import get_kind
+
+    return get_kind(kind).flat(data)
 
 
 @dataclass

@@ -76,7 +76,8 @@ class Split:
     """Inputs and targets of one split for the engine.
 
     ``x``: ``(U, N, D)`` float32 — the same ``N`` rows seen through ``U`` inputs (layers), already standardised;
-    ``y``: ``(N,)`` int class (``"ce"`` loss) or ``(N, K)`` float targets in [0, 1] (``"bce"``); ``segments``:
+    ``y``: ``(N,)`` int classes or ``(N, K)`` float targets, as the probe kind trains on (:mod:`probes.kinds`);
+    ``segments``:
     ``(T + 1,)`` row offsets of the ``T`` tracks (a track's rows are contiguous).
     """
 
@@ -376,17 +377,17 @@ class BatchedProbes(L.LightningModule):
     takes its row (all ones for a probe without dropout).
     """
 
-    def __init__(self, specs: Sequence[ProbeSpec], in_dim: int, out_dim: int, loss: str, weight_decay: float,
+    def __init__(self, specs: Sequence[ProbeSpec], in_dim: int, out_dim: int, kind, weight_decay: float,
                  train: Split, valid: Split, val_metric: Callable, patience: int, tie_break: str,
                  max_rounds: int):
         super().__init__()
-        if loss not in ("bce", "ce"):
-            raise ValueError(f"loss must be 'bce' or 'ce', got {loss!r}")
+        from .kinds import get_kind
+
         if tie_break not in ("loss", "first"):
             raise ValueError(f"tie_break must be 'loss' or 'first', got {tie_break!r}")
         self.automatic_optimization = False
         self.specs = list(specs)
-        self.loss_name, self.weight_decay = loss, float(weight_decay)
+        self.kind, self.weight_decay = get_kind(kind), float(weight_decay)
         self.train_split, self.valid_split = train, valid
         self.val_metric, self.patience, self.tie_break = val_metric, int(patience), tie_break
         self.max_rounds = int(max_rounds)
@@ -468,17 +469,6 @@ class BatchedProbes(L.LightningModule):
             cache[key] = torch.cat(rows)                                       # (1 + R * S, b, W)
         return cache[key].index_select(0, meta["drop_idx"])
 
-    def _loss_sum(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Σ over probes of each probe's mean loss: logits ``(P, b, K)``, targets ``(P or 1, b[, K])``."""
-        p, b, k = logits.shape
-        if self.loss_name == "bce":
-            return nn.functional.binary_cross_entropy_with_logits(
-                logits, y.expand_as(logits), reduction="sum") / (b * k)
-        yy = y.expand(p, b)
-        ce = nn.functional.cross_entropy(logits.reshape(p * b, k), yy.reshape(p * b), ignore_index=-1,
-                                         reduction="none").reshape(p, b)
-        return (ce.sum(dim=1) / (yy >= 0).sum(dim=1).clamp_min(1)).sum()
-
     # -- training ----------------------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
         idx = batch.to(self.device, non_blocking=True)                 # (S, b)
@@ -500,7 +490,7 @@ class BatchedProbes(L.LightningModule):
             logits = bank(x, self._scales(cache, k, b))
             _add_flops("train", bank, b)
             y = y_step if meta["seed_idx"] is None else y_step.index_select(0, meta["seed_idx"])
-            loss = self._loss_sum(logits, y)
+            loss = self.kind.loss(logits, y).sum()      # Σ over probes of each probe's mean loss
             total = loss if total is None else total + loss
         if total is None:
             return None
@@ -543,8 +533,8 @@ class BatchedProbes(L.LightningModule):
                     logits = sub(x.expand(len(sel), *x.shape))
                     _add_flops("eval", bank, x.shape[0], len(sel))
                     y = split.y[start:start + EVAL_ROWS][None]
-                    loss = self._per_probe_loss(logits, y).to(torch.float64) * logits.shape[1]
-                    p = self.probabilities(logits)
+                    loss = self.kind.loss(logits, y).to(torch.float64) * logits.shape[1]
+                    p = self.kind.activation(logits)
                     if len(sel) == bank.n:
                         per_probe += loss
                         probs[:, start:start + EVAL_ROWS] = p
@@ -557,19 +547,6 @@ class BatchedProbes(L.LightningModule):
         if not outs:
             return torch.zeros(0), torch.zeros(0), []
         return torch.cat(outs), torch.cat(losses), order
-
-    def _per_probe_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        p, b, k = logits.shape
-        if self.loss_name == "bce":
-            return nn.functional.binary_cross_entropy_with_logits(
-                logits, y.to(logits.dtype).expand_as(logits), reduction="none").mean(dim=(1, 2))
-        yy = y.expand(p, b)
-        ce = nn.functional.cross_entropy(logits.reshape(p * b, k), yy.reshape(p * b), ignore_index=-1,
-                                         reduction="none").reshape(p, b)
-        return ce.sum(dim=1) / (yy >= 0).sum(dim=1).clamp_min(1)
-
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(logits) if self.loss_name == "bce" else torch.softmax(logits, dim=-1)
 
     def _update(self, order: list[int], scores: np.ndarray, losses: np.ndarray) -> None:
         """Early-stopping bookkeeping of one validation (see the module docstring); retires stopped probes."""
@@ -728,15 +705,16 @@ def quiet(num_threads: int | None = None):
             torch.set_num_threads(threads)
 
 
-def fit_many(specs: Sequence[ProbeSpec], train: Split, valid: Split, *, loss: str, out_dim: int,
+def fit_many(specs: Sequence[ProbeSpec], train: Split, valid: Split, *, kind, out_dim: int,
              val_metric: Callable[[torch.Tensor], np.ndarray], max_epochs: int = 100, patience: int = 10,
              batch_size: int = 256, weight_decay: float = 1e-2, val_every: int = 1,
              steps_per_round: int | None = None, tie_break: str = "loss", device: str = "cpu",
              num_threads: int | None = None, max_probes_per_fit: int | None = None) -> list[ProbeOutcome]:
     """Train every probe of ``specs`` (see the module docstring) and return one :class:`ProbeOutcome` each, in order.
 
-    ``train`` / ``valid``: :class:`Split` tensors (moved to ``device`` here). ``val_metric(probs)`` maps the
-    validation probabilities of the live probes ``(P, N_valid, K)`` to ``(P,)`` scores (higher is better).
+    ``kind``: the probe kind (:mod:`probes.kinds`; its loss trains the heads, its activation gives the validation
+    probabilities). ``train`` / ``valid``: :class:`Split` tensors (moved to ``device`` here). ``val_metric(probs)``
+    maps the validation probabilities of the live probes ``(P, N_valid, K)`` to ``(P,)`` scores (higher is better).
     ``max_epochs`` caps the rounds, ``patience`` counts validations without improvement. ``max_probes_per_fit``
     splits the probes into several fits (memory bound; each fit trains its share exactly as alone).
     """
@@ -751,7 +729,7 @@ def fit_many(specs: Sequence[ProbeSpec], train: Split, valid: Split, *, loss: st
     outcomes: list[ProbeOutcome] = []
     for start in range(0, len(specs), chunk):
         part = specs[start:start + chunk]
-        module = BatchedProbes(part, train.x.shape[2], out_dim, loss, weight_decay, train, valid, val_metric,
+        module = BatchedProbes(part, train.x.shape[2], out_dim, kind, weight_decay, train, valid, val_metric,
                                patience, tie_break, max_epochs)
         batches = _Batches(train.n_rows, batch_size, module.seeds, sched["steps_per_round"])
         train_loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=0)

@@ -15,15 +15,17 @@ Protocol (``shared/spec/protocols.md``, "Common probe protocol"):
   "Better" = a strictly higher validation metric, or (``tie_break="loss"``, the default) the same metric and a
   strictly lower validation loss: coarse metrics such as accuracy on a few hundred tracks plateau for many epochs at
   small learning rates while the loss still falls. ``tie_break="first"`` gives the plain rule.
-- Validation metric (higher is better), on track-level scores: ``"multilabel"``: macro PR-AUC (average precision) of
-  the per-track mean of chunk sigmoids; ``"multiclass"``: accuracy of the argmax of the per-track mean of chunk
-  softmaxes; ``"framewise"``: the caller's metric (e.g. beat F-measure after peak picking); without one, frame-level
-  macro average precision over the C outputs with the frames whose target is 1 as positives. All three defaults are
-  computed for every probe at once (:mod:`probes.batched_metrics`).
+- Validation metric (higher is better): the caller's (e.g. beat F-measure after peak picking), else the probe
+  kind's default on track-level scores (:mod:`probes.kinds`: macro PR-AUC for multilabel, accuracy for multiclass,
+  R² for regression, negated macro-MSE for ordinal, frame AP / frame accuracy for the frame kinds), computed for
+  every probe at once.
 - Determinism: everything random depends only on the probe's seed (see :mod:`probes.engine`); the same inputs and
   seed give identical scores on the same machine, whether a probe is fitted alone or with 287 others.
 - Sweep: every point of ``grid`` in ``itertools.product`` order over its keys (``GRID``: lr outer, then hidden,
   then dropout), all with the same seed; the best validation score wins; ties go to the earlier point in grid order.
+
+The probe kind (:mod:`probes.kinds`; every ``kind`` argument is a kind object or its registry name) owns the
+loss, output activation, target checks, track aggregation and default validation metric.
 
 Framewise probes are trained on the frames of all training tracks pooled and shuffled (the head has no temporal
 context, so this is exactly the frame BCE over all real frames; nothing is padded, so there is nothing to mask);
@@ -44,10 +46,10 @@ import numpy as np
 import torch
 
 from . import batched_metrics as bm
-from .data import FRAME_KINDS, ProbeData, Standardizer, aggregate_by_group, check_data, flat_arrays, track_targets
+from .data import ProbeData, Standardizer
 from .engine import (EVAL_ROWS, HeadBank, ProbeOutcome, ProbeSpec, Split, estimate_fit_bytes, fit_many, quiet,
                      round_schedule, torch_device)
-from .metrics import pr_auc_macro
+from .kinds import ProbeKind, get_kind
 
 GRID: dict[str, list] = {"lr": [1e-4, 3e-4, 1e-3], "hidden": [0, 512], "dropout": [0.0, 0.2]}
 
@@ -102,7 +104,7 @@ class FittedProbe:
     matching validation losses); on the step schedule the first element counts rounds of ``steps_per_round`` steps.
     """
 
-    kind: str
+    kind: ProbeKind
     bank: HeadBank
     standardizer: Standardizer
     hparams: dict
@@ -116,6 +118,9 @@ class FittedProbe:
     device: str = "cpu"
     num_threads: int | None = None
 
+    def __post_init__(self):
+        self.kind = get_kind(self.kind)
+
     @property
     def module(self) -> HeadBank:
         return self.bank
@@ -127,7 +132,7 @@ class FittedProbe:
     def predict_rows(self, data: ProbeData) -> np.ndarray:
         """Probabilities (float64) for every row: chunks ``(n, K)``, or all frames of all tracks concatenated, in the
         data's row order."""
-        x, _, _ = flat_arrays(self.kind, data)
+        x, _, _ = self.kind.flat(data)
         return self.predict_standardised(torch.from_numpy(self.standardizer(x)))
 
     @torch.no_grad()
@@ -140,22 +145,21 @@ class FittedProbe:
         with quiet(self.num_threads if dev.type == "cpu" else None):
             for i in range(0, len(x), EVAL_ROWS):
                 z = bank(x[i:i + EVAL_ROWS].to(dev)[None])[0]
-                p = z if logits else torch.softmax(z, -1) if loss_for(self.kind) == "ce" else torch.sigmoid(z)
+                p = z if logits else self.kind.activation(z)
                 outs.append(p.to("cpu", torch.float64))
         return torch.cat(outs).numpy() if outs else np.zeros((0, self.n_outputs))
 
     def predict(self, data: ProbeData, output: str = "probs") -> np.ndarray | list[np.ndarray]:
-        """Track-level scores: ``(n_tracks, K)`` means of chunk sigmoids (multilabel) / softmaxes (multiclass), tracks
-        in ascending group-id order (as :func:`probes.data.track_targets`); for the frame kinds, a list of per-track
-        ``(T_i, C)`` activations at the input frame rate. ``output="logits"``: the same means of the logits."""
-        check_data(self.kind, data)
+        """Track-level scores: for clip kinds ``(n_tracks, K)`` means of the chunks' activations (sigmoid, softmax
+        or identity, as the kind says), tracks in ascending group-id order (as :func:`probes.data.track_targets`);
+        for the frame kinds, a list of per-track ``(T_i, C)`` activations at the input frame rate.
+        ``output="logits"``: the same aggregation of the logits."""
+        self.kind.check_data(data)
         if output not in ("probs", "logits"):
             raise ValueError(f"output must be 'probs' or 'logits', got {output!r}")
-        x, _, _ = flat_arrays(self.kind, data)
+        x, _, _ = self.kind.flat(data)
         probs = self.predict_standardised(torch.from_numpy(self.standardizer(x)), logits=output == "logits")
-        if self.kind in FRAME_KINDS:
-            return _split(probs, [len(xi) for xi in data.x])
-        return aggregate_by_group(probs, data.groups)
+        return self.kind.predictions(probs, data)
 
 
 @dataclass
@@ -176,116 +180,51 @@ class SweepResult:
 # ----------------------------------------------------------------------------------------------------------------
 # ProbeData → engine splits
 # ----------------------------------------------------------------------------------------------------------------
-def _split(rows: np.ndarray, lengths) -> list[np.ndarray]:
-    return np.split(rows, np.cumsum(lengths)[:-1])
-
-
-def _row_order(kind: str, data: ProbeData) -> tuple[np.ndarray | None, np.ndarray]:
-    """(row permutation making each track's rows contiguous in track order, or None; segment offsets)."""
-    if kind in FRAME_KINDS:
-        lengths = np.array([len(xi) for xi in data.x], dtype=np.int64)
-        return None, np.concatenate([[0], np.cumsum(lengths)])
-    n = len(data.x)
-    if data.groups is None:
-        return None, np.arange(n + 1, dtype=np.int64)
-    groups = np.asarray(data.groups)
-    order = np.argsort(groups, kind="stable")
-    _, counts = np.unique(groups[order], return_counts=True)
-    seg = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return (None if np.array_equal(order, np.arange(n)) else order), seg
-
-
-def to_split(kind: str, data: ProbeData, std: Standardizer) -> Split:
+def to_split(kind, data: ProbeData, std: Standardizer) -> Split:
     """One :class:`probes.engine.Split` (a single input) from a :class:`ProbeData`, standardised by ``std``."""
-    x, y, _ = flat_arrays(kind, data)
-    order, seg = _row_order(kind, data)
+    kind = get_kind(kind)
+    x, y, _ = kind.flat(data)
+    order, seg = kind.row_order(data)
     if order is not None:
         x, y = x[order], y[order]
-    yt = torch.as_tensor(np.asarray(y), dtype=torch.long if loss_for(kind) == "ce" else torch.float32)
-    return Split(torch.from_numpy(std(x))[None], yt, seg)
+    return Split(torch.from_numpy(std(x))[None], kind.target_tensor(y), seg)
 
 
-def loss_for(kind: str) -> str:
-    """"ce" (softmax, cross-entropy; -1 targets ignored) for the multiclass kinds, "bce" (sigmoid) otherwise."""
-    return "ce" if kind in ("multiclass", "framewise-multiclass") else "bce"
+def default_val_metric(kind) -> Callable:
+    """``val_metric(y_true, y_score) -> float`` (numpy, one probe) of a kind (:meth:`ProbeKind.reference_metric`)."""
+    return get_kind(kind).reference_metric
 
 
-def default_val_metric(kind: str) -> Callable:
-    """``val_metric(y_true, y_score) -> float`` (numpy, one probe) of a kind (see module docstring)."""
-    return {"multilabel": pr_auc_macro, "multiclass": _accuracy, "framewise": _frame_average_precision,
-            "framewise-multiclass": _frame_accuracy}[kind]
-
-
-def _accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    return float(np.mean(np.asarray(y_score).argmax(axis=1) == np.asarray(y_true)))
-
-
-def _frame_accuracy(y_true: list[np.ndarray], y_score: list[np.ndarray]) -> float:
-    """Default framewise-multiclass validation metric: accuracy over all frames whose label is not -1."""
-    t = np.concatenate([np.asarray(y).reshape(-1) for y in y_true])
-    s = np.concatenate([np.asarray(p) for p in y_score])
-    keep = t >= 0
-    return float(np.mean(s[keep].argmax(axis=1) == t[keep])) if keep.any() else float("nan")
-
-
-def _frame_average_precision(y_true: list[np.ndarray], y_score: list[np.ndarray]) -> float:
-    """Default framewise validation metric: macro (over C) average precision of all frames, positives = target 1."""
-    from sklearn.metrics import average_precision_score
-
-    t = np.concatenate([np.asarray(y).reshape(len(y), -1) for y in y_true]) >= 1.0
-    s = np.concatenate([np.asarray(p).reshape(len(p), -1) for p in y_score])
-    aps = [average_precision_score(t[:, c], s[:, c]) for c in range(t.shape[1]) if 0 < t[:, c].sum() < len(t)]
-    return float(np.mean(aps)) if aps else float("nan")
-
-
-def engine_metric(kind: str, valid: Split, y_valid_track, val_metric: Callable | None) -> Callable:
+def engine_metric(kind, valid: Split, y_valid_track, val_metric: Callable | None) -> Callable:
     """The engine's ``probs (P, N, K) → (P,)`` metric for a validation split: the caller's batched metric, the kind's
-    batched default, or a per-probe numpy metric applied to each probe's track-level scores."""
+    batched default, or a per-probe numpy metric applied to each probe's track-level scores (``y_valid_track``:
+    the split's track-level targets, :meth:`ProbeKind.split_track_targets` when None)."""
+    kind = get_kind(kind)
     if val_metric is not None and is_batched(val_metric):
         return val_metric
     seg = valid.segments
     if val_metric is None:
-        if kind == "multilabel":
-            return lambda probs: bm.pr_auc_macro(bm.segment_mean(probs, seg), y_valid_track).cpu().numpy()
-        if kind == "multiclass":
-            return lambda probs: bm.accuracy(bm.segment_mean(probs, seg), y_valid_track).cpu().numpy()
-        y_frames = valid.y.cpu().numpy()
-        if kind == "framewise-multiclass":
-            return lambda probs: bm.frame_accuracy(probs, y_frames).cpu().numpy()
-        return lambda probs: bm.frame_average_precision(probs, y_frames).cpu().numpy()
+        return kind.batched_metric(seg, valid.y)
+    if y_valid_track is None:
+        y_valid_track = kind.split_track_targets(valid.y.cpu().numpy(), seg)
 
     def per_probe(probs: torch.Tensor) -> np.ndarray:
-        out = []
-        for p in probs.to("cpu", torch.float64).numpy():
-            scores = _split(p, np.diff(seg)) if kind in FRAME_KINDS else \
-                bm.segment_mean(torch.from_numpy(p)[None], seg)[0].numpy()
-            out.append(val_metric(y_valid_track, scores))
-        return np.asarray(out, dtype=np.float64)
+        return np.asarray([val_metric(y_valid_track, kind.track_scores(p, seg))
+                           for p in probs.to("cpu", torch.float64).numpy()], dtype=np.float64)
 
     return per_probe
 
 
-def _check_pair(kind: str, train: ProbeData, valid: ProbeData, val_metric, n_classes: int | None) -> int:
-    check_data(kind, train, "train")
-    check_data(kind, valid, "valid")
-    x_tr, y_tr, _ = flat_arrays(kind, train)
-    x_va, y_va, _ = flat_arrays(kind, valid)
+def _check_pair(kind: ProbeKind, train: ProbeData, valid: ProbeData, val_metric, n_classes: int | None) -> int:
+    kind.check_data(train, "train")
+    kind.check_data(valid, "valid")
+    x_tr, y_tr, _ = kind.flat(train)
+    x_va, y_va, _ = kind.flat(valid)
     if x_tr.shape[1] != x_va.shape[1]:
         raise ValueError(f"train has dim {x_tr.shape[1]} but valid has dim {x_va.shape[1]}")
-    if loss_for(kind) == "ce":
-        n_out = int(n_classes) if n_classes is not None else int(max(y_tr.max(), y_va.max())) + 1
-        low = -1 if kind == "framewise-multiclass" else 0
-        if y_tr.min() < low or y_tr.max() >= n_out or y_va.min() < low or y_va.max() >= n_out:
-            raise ValueError(f"class labels must lie in [{low}, {n_out})")
-    else:
-        n_out = int(y_tr.shape[1])
-        if y_va.shape[1] != n_out:
-            raise ValueError(f"train has {n_out} outputs but valid has {y_va.shape[1]}")
-    if kind == "multilabel" and val_metric is None:
-        yt = np.asarray(track_targets(kind, valid))
-        n_pos = yt.sum(axis=0)
-        if not ((n_pos > 0) & (n_pos < len(yt))).any():
-            raise ValueError("validation split has no tag with both positive and negative tracks: PR-AUC undefined")
+    n_out = kind.n_outputs(y_tr, y_va, n_classes)
+    if val_metric is None:
+        kind.check_validation_targets(kind.track_targets(valid))
     return n_out
 
 
@@ -318,7 +257,7 @@ def max_rounds(max_epochs: int, sched: dict, max_steps: int | None = None) -> in
     return max(1, n)
 
 
-def fitted_from(kind: str, outcome: ProbeOutcome, std: Standardizer, sched: dict, in_dim: int, n_out: int, *,
+def fitted_from(kind: ProbeKind, outcome: ProbeOutcome, std: Standardizer, sched: dict, in_dim: int, n_out: int, *,
                 device: str, num_threads, fit_seconds: float, **loop) -> FittedProbe:
     """A :class:`FittedProbe` from an engine outcome (its best weights in a one-probe bank)."""
     spec = outcome.spec
@@ -343,7 +282,7 @@ def fitted_from(kind: str, outcome: ProbeOutcome, std: Standardizer, sched: dict
 # ----------------------------------------------------------------------------------------------------------------
 # Public API
 # ----------------------------------------------------------------------------------------------------------------
-def sweep_many(kind: str, train: Split, valid: Split, *, grid: dict | None = None, seeds: Sequence[int] = (0,),
+def sweep_many(kind, train: Split, valid: Split, *, grid: dict | None = None, seeds: Sequence[int] = (0,),
                standardizers: Sequence[Standardizer], n_out: int, y_valid_track=None,
                val_metric: Callable | None = None, max_epochs: int = DEFAULTS["max_epochs"],
                patience: int = DEFAULTS["patience"], batch_size: int = DEFAULTS["batch_size"],
@@ -358,6 +297,7 @@ def sweep_many(kind: str, train: Split, valid: Split, *, grid: dict | None = Non
     ``u`` (already applied to the splits; kept in the fitted probes). On the step schedule (an epoch longer than
     ``steps_per_round``), ``max_steps`` caps the training and ``patience_steps`` replaces ``patience``."""
     t0 = time.perf_counter()
+    kind = get_kind(kind)
     points = grid_points(grid)
     n_inputs = int(train.x.shape[0])
     specs = [ProbeSpec(lr=float(p["lr"]), hidden=int(p["hidden"]), dropout=float(p["dropout"]), seed=int(s), input=u)
@@ -365,10 +305,8 @@ def sweep_many(kind: str, train: Split, valid: Split, *, grid: dict | None = Non
     sched = round_schedule(train.n_rows, batch_size, val_every, steps_per_round)
     if patience_steps and sched["unit"] == "step":  # on the step schedule, patience is a number of steps
         patience = max(1, math.ceil(patience_steps / sched["steps_per_round"]))
-    if y_valid_track is None and kind not in FRAME_KINDS:
-        y_valid_track = _track_y(kind, valid)
     metric = engine_metric(kind, valid, y_valid_track, val_metric)
-    outcomes = fit_many(specs, train, valid, loss=loss_for(kind), out_dim=n_out, val_metric=metric,
+    outcomes = fit_many(specs, train, valid, kind=kind, out_dim=n_out, val_metric=metric,
                         max_epochs=max_rounds(max_epochs, sched, max_steps), patience=patience, batch_size=batch_size,
                         weight_decay=weight_decay, val_every=val_every, steps_per_round=steps_per_round,
                         tie_break=tie_break, device=device, num_threads=num_threads,
@@ -393,26 +331,19 @@ def sweep_many(kind: str, train: Split, valid: Split, *, grid: dict | None = Non
     return results
 
 
-def _track_y(kind: str, split: Split) -> np.ndarray:
-    """Track-level targets of a split (the first row of each track)."""
-    return split.y.cpu().numpy()[np.asarray(split.segments)[:-1]]
-
-
 def _nan_low(v: float) -> float:
     return -np.inf if v is None or not np.isfinite(v) else v
 
 
-def _prepare(kind, train, valid, val_metric, n_classes, standardizer=None):
+def _prepare(kind: ProbeKind, train, valid, val_metric, n_classes, standardizer=None):
     n_out = _check_pair(kind, train, valid, val_metric, n_classes)
-    std = standardizer or Standardizer.fit(flat_arrays(kind, train)[0])
+    std = standardizer or Standardizer.fit(kind.flat(train)[0])
     tr, va = to_split(kind, train, std), to_split(kind, valid, std)
-    y_track = None if kind in FRAME_KINDS else np.asarray(track_targets(kind, valid))
-    if kind in FRAME_KINDS and val_metric is not None and not is_batched(val_metric):
-        y_track = track_targets(kind, valid)
+    y_track = kind.track_targets(valid) if val_metric is not None and not is_batched(val_metric) else None
     return n_out, std, tr, va, y_track
 
 
-def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidden: int, dropout: float,
+def fit_probe(kind, train: ProbeData, valid: ProbeData, *, lr: float, hidden: int, dropout: float,
               seed: int = 0, max_epochs: int = DEFAULTS["max_epochs"], patience: int = DEFAULTS["patience"],
               batch_size: int = DEFAULTS["batch_size"], weight_decay: float = DEFAULTS["weight_decay"],
               device: str = "cpu", val_metric: Callable | None = None, n_classes: int | None = None,
@@ -423,8 +354,9 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
 
     Parameters
     ----------
-    kind : "multilabel" | "multiclass" | "framewise"
-        See :mod:`probes.data` for the shapes of ``train`` / ``valid``.
+    kind : ProbeKind or its name ("multilabel", "multiclass", "regression", "ordinal", "framewise",
+        "framewise-multiclass")
+        See :mod:`probes.kinds` for the shapes of ``train`` / ``valid``.
     lr, hidden, dropout : float, int, float
         AdamW learning rate; hidden width (0 = linear head); dropout probability (see :mod:`probes.heads`).
     seed : int
@@ -436,9 +368,9 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
     val_metric : callable, optional
         ``val_metric(y_true, y_score) -> float``, higher is better, replacing the kind's default (clip-level:
         track-level ``y_true`` (:func:`probes.data.track_targets`) and scores ``(n_tracks, K)``; framewise: lists of
-        per-track ``(T_i, C)`` targets and activations), or a :func:`batched` metric.
+        per-track targets and activations), or a :func:`batched` metric.
     n_classes : int, optional
-        Multiclass output size (e.g. 128 for NSynth pitch); default ``max(label) + 1`` over train and valid.
+        Class kinds' output size (e.g. 128 for NSynth pitch); default ``max(label) + 1`` over train and valid.
     tie_break : "loss" | "first"
         Between validations with the same score: ``"loss"`` (default) prefers the lower validation loss;
         ``"first"``: the earliest, and equal scores never reset the patience counter.
@@ -450,6 +382,7 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
     num_threads : int or None
         torch intra-op threads during the fit and at predict time (restored afterwards; None: torch's setting).
     """
+    kind = get_kind(kind)
     n_out, std, tr, va, y_track = _prepare(kind, train, valid, val_metric, n_classes, _standardizer)
     res = sweep_many(kind, tr, va, grid={"lr": [lr], "hidden": [hidden], "dropout": [dropout]}, seeds=[seed],
                      standardizers=[std], n_out=n_out, y_valid_track=y_track, val_metric=val_metric,
@@ -459,12 +392,13 @@ def fit_probe(kind: str, train: ProbeData, valid: ProbeData, *, lr: float, hidde
     return res[(0, seed)].best
 
 
-def sweep(kind: str, train: ProbeData, valid: ProbeData, *, grid: dict | None = None, seed: int = 0,
+def sweep(kind, train: ProbeData, valid: ProbeData, *, grid: dict | None = None, seed: int = 0,
           val_metric: Callable | None = None, n_classes: int | None = None, **fit_kwargs) -> SweepResult:
     """Fit every grid point (grid order, same ``seed``) in one batched fit and keep the one with the best validation
     score (ties → the earlier point). ``fit_kwargs`` as :func:`fit_probe` (max_epochs, patience, batch_size,
     weight_decay, device, val_every, steps_per_round, tie_break, num_threads). Every point's validation score is
     reported; only the chosen probe's weights are kept."""
+    kind = get_kind(kind)
     n_out, std, tr, va, y_track = _prepare(kind, train, valid, val_metric, n_classes)
     res = sweep_many(kind, tr, va, grid=grid, seeds=[seed], standardizers=[std], n_out=n_out, y_valid_track=y_track,
                      val_metric=val_metric, **fit_kwargs)
@@ -507,23 +441,25 @@ def layer_chunks(n_layers: int, per_layer_bytes: int, budget: int) -> int:
     return max(1, min(n_layers, budget // max(per_layer_bytes, 1)))
 
 
-def sweep_layers(kind: str, inputs: LayerInputs, *, grid: dict | None = None, seeds: Sequence[int] = (0,),
+def sweep_layers(kind, inputs: LayerInputs, *, grid: dict | None = None, seeds: Sequence[int] = (0,),
                  n_out: int, val_metric: Callable | None = None, device: str = "cpu",
                  memory_bytes: int | None = None, progress: Callable[[int], None] | None = None,
                  **loop) -> dict[tuple[int, int], SweepResult]:
     """:func:`sweep_many` over every layer of ``inputs`` and every seed, as few batched fits as memory allows: the
     layers are taken in chunks whose standardised inputs and probes fit ``memory_bytes`` (default
-    :func:`memory_budget`). Returns ``{(layer, seed): SweepResult}``; ``progress(n_layers_done)`` after each chunk."""
+    :func:`memory_budget`). Returns ``{(layer, seed): SweepResult}``; ``progress(n_layers_done)`` after each chunk.
+    The targets are checked against the kind (:meth:`ProbeKind.check_targets`) before any training."""
+    kind = get_kind(kind)
+    for split in ("train", "valid"):
+        kind.check_targets(np.asarray(inputs.y[split]), int(np.asarray(inputs.segments[split])[-1]),
+                           f"{split} targets", n_outputs=n_out)
     points = grid_points(grid)
     n_tr, n_va = len(inputs.y["train"]), len(inputs.y["valid"])
     specs = [ProbeSpec(lr=p["lr"], hidden=p["hidden"], dropout=p["dropout"], seed=s) for s in seeds for p in points]
     batch = int(loop.get("batch_size", DEFAULTS["batch_size"]))
     per_layer = 4 * (n_tr + n_va) * inputs.dim + estimate_fit_bytes(specs, inputs.dim, n_out, batch, n_va)
     step = layer_chunks(len(inputs.layers), per_layer, memory_bytes or memory_budget(device))
-    y_dtype = torch.long if loss_for(kind) == "ce" else torch.float32
-    ys = {s: torch.as_tensor(np.asarray(inputs.y[s]), dtype=y_dtype) for s in ("train", "valid")}
-    y_track = None if kind in FRAME_KINDS else \
-        np.asarray(inputs.y["valid"])[np.asarray(inputs.segments["valid"])[:-1]]
+    ys = {s: kind.target_tensor(inputs.y[s]) for s in ("train", "valid")}
     out: dict[tuple[int, int], SweepResult] = {}
     for c in range(0, len(inputs.layers), step):
         chunk = inputs.layers[c:c + step]
@@ -538,7 +474,7 @@ def sweep_layers(kind: str, inputs: LayerInputs, *, grid: dict | None = None, se
                     xs[split][j, i:i + 65536] = torch.from_numpy(std(x[i:i + 65536]))
         res = sweep_many(kind, Split(xs["train"], ys["train"], inputs.segments["train"]),
                          Split(xs["valid"], ys["valid"], inputs.segments["valid"]), grid=grid, seeds=seeds,
-                         standardizers=stds, n_out=n_out, y_valid_track=y_track, val_metric=val_metric,
+                         standardizers=stds, n_out=n_out, val_metric=val_metric,
                          device=device, **loop)
         del xs
         for (u, s), r in res.items():

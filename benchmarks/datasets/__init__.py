@@ -1,7 +1,8 @@
 """Dataset readers: index the real on-disk layouts of MTAT, NSynth and beat-tracking sets (files and labels only).
 
 Every reader returns a :class:`DatasetIndex` of :class:`Example` and raises :class:`DatasetLayoutError` when the folder
-is missing or in the wrong layout. Audio is decoded elsewhere (:mod:`omar_rq.audio`).
+is missing or in the wrong layout. Audio is decoded elsewhere (:mod:`omar_rq.audio`). File discovery shared by several
+readers (the GTZAN ``genres/<genre>/…`` tree, id-keyed searches) lives in :mod:`benchmarks.datasets.discovery`.
 """
 from .base import DatasetIndex, DatasetLayoutError, Example
 from .beats import (BeatAnnotation, BeatFileError, kfold_assignments, load_ballroom, load_beat_dataset, load_beats,

@@ -19,7 +19,8 @@ Accepted layouts
     ``split_name="none"`` (the runner then cross-validates with :func:`kfold_assignments`).
 ``"gtzan"`` (:func:`load_gtzan_rhythm`) — GTZAN audio + GTZAN-Rhythm beats (Marchand & Peeters 2015)
     Audio: ``<genre>/<genre>.<5 digits>.<au|wav>`` as in the GTZAN download (``genres/``) or the Kaggle copy
-    (``Data/genres_original/``), looked for under ``root`` in :data:`GTZAN_AUDIO_DIRS`, else anywhere under ``root``.
+    (``Data/genres_original/``), found by :func:`benchmarks.datasets.discovery.find_gtzan_audio` (the GTZAN
+    tree's discovery, shared with the genre reader).
     Annotations: ``gtzan_<genre>_<5 digits>.beats`` (also ``<genre>.<5 digits>.beats``, ``<genre>_<5 digits>.beats``) as
     distributed by the TempoBeatDownbeat/gtzan_tempo_beat repository (folder ``beats/``, extracted as
     ``gtzan_tempo_beat-main/``; the set mirdata's ``gtzan_genre`` loader reads) and the beat_this annotations
@@ -45,11 +46,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 
 from .base import DatasetIndex, DatasetLayoutError, Example, check_root, describe_dir, missing_audio_info
+from .discovery import (GENRE_ALTERNATION, GTZAN_AUDIO_DIRS, GTZAN_GENRES, find_files, find_gtzan_audio, gtzan_id,
+                        relative, scan_files)
 
 __all__ = ["BeatAnnotation", "BeatFileError", "read_beats", "load_beats", "load_gtzan_rhythm", "load_ballroom",
            "load_beat_dataset", "kfold_assignments", "AUDIO_EXTENSIONS", "GTZAN_GENRES", "GTZAN_AUDIO_DIRS",
@@ -58,10 +61,6 @@ __all__ = ["BeatAnnotation", "BeatFileError", "read_beats", "load_beats", "load_
 #: Audio extensions of the generic layout, in order of preference when one id has several files.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".au", ".mp3")
 
-GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
-#: Sub-folders of ``root`` searched for GTZAN audio (``<dir>/<genre>/<genre>.NNNNN.<au|wav>``), in order.
-GTZAN_AUDIO_DIRS = ("genres", "genres_original", "Data/genres_original", "gtzan/genres", "gtzan_genre/genres",
-                    "GTZAN/genres", "audio", ".")
 #: Sub-folders of ``root`` searched for GTZAN-Rhythm ``.beats`` files, in order.
 GTZAN_ANNOTATION_DIRS = ("gtzan_tempo_beat-main/beats", "gtzan_tempo_beat/beats",
                          "beat_this_annotations-main/gtzan/annotations/beats",
@@ -74,9 +73,7 @@ BALLROOM_ANNOTATION_DIRS = ("BallroomAnnotations-master", "BallroomAnnotations",
 
 LAYOUTS = ("generic", "gtzan", "ballroom")
 
-_GENRE_ALT = "|".join(GTZAN_GENRES)
-_GTZAN_AUDIO_RE = re.compile(rf"^({_GENRE_ALT})\.(\d{{5}})\.(au|wav)$", re.IGNORECASE)
-_GTZAN_ANN_RE = re.compile(rf"^(?:gtzan_)?({_GENRE_ALT})[._](\d{{5}})\.beats$", re.IGNORECASE)
+_GTZAN_ANN_RE = re.compile(rf"^(?:gtzan_)?({GENRE_ALTERNATION})[._](\d{{5}})\.beats$", re.IGNORECASE)
 _BALLROOM_AUDIO_RE = re.compile(r"^((?:Albums|Media)-.+)\.wav$", re.IGNORECASE)
 _BALLROOM_ANN_RE = re.compile(r"^((?:Albums|Media)-.+)\.beats$", re.IGNORECASE)
 
@@ -197,87 +194,11 @@ def _parse_positions(path: Path, tokens: list[tuple[int, str | None]]) -> np.nda
     return pos
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# file discovery helpers
-
-
-def _listdir(d: Path) -> list[os.DirEntry]:
-    try:
-        return sorted(os.scandir(d), key=lambda e: e.name)
-    except OSError:
-        return []
-
-
-def _scan(d: Path, depth: int) -> Iterator[Path]:
-    """Files under ``d`` down to ``depth`` levels (1 = ``d`` itself), in sorted order, hidden entries skipped."""
-    for e in _listdir(d):
-        if e.name.startswith("."):
-            continue
-        if e.is_file():
-            yield Path(e.path)
-        elif e.is_dir() and depth > 1:
-            yield from _scan(Path(e.path), depth - 1)
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    """Every file under ``root`` (recursive, sorted, hidden entries skipped, symlinked dirs not followed)."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for f in sorted(filenames):
-            if not f.startswith("."):
-                yield Path(dirpath) / f
-
-
-def _collect(files: Iterable[Path], pattern: re.Pattern, key) -> tuple[dict[str, Path], dict[str, list[Path]]]:
-    """``{id: first path}`` for the files whose name matches ``pattern`` (id = ``key(match)``), plus duplicates."""
-    found: dict[str, Path] = {}
-    dups: dict[str, list[Path]] = {}
-    for f in files:
-        m = pattern.match(f.name)
-        if not m:
-            continue
-        k = key(m)
-        if k in found:
-            dups.setdefault(k, []).append(f)
-        else:
-            found[k] = f
-    return found, dups
-
-
-def _find(root: Path, candidates: Iterable[str], depth: int, pattern: re.Pattern, key, prefer=None):
-    """Look in ``root/<candidate>`` (first candidate with a match wins), else recursively under ``root``.
-
-    Returns ``(files by id, duplicates by id, where)`` where ``where`` is the folder used (relative) or ``"recursive"``.
-    ``prefer(path) -> sortable`` orders candidate files of the same id (smallest first).
-    """
-    for c in candidates:
-        d = root / c
-        if d.is_dir():
-            files = list(_scan(d, depth))
-            if prefer is not None:
-                files.sort(key=prefer)
-            found, dups = _collect(files, pattern, key)
-            if found:
-                return found, dups, Path(c).as_posix()
-    files = list(_walk(root))
-    if prefer is not None:
-        files.sort(key=prefer)
-    found, dups = _collect(files, pattern, key)
-    return found, dups, "recursive search"
-
-
-def _rel(p: Path, root: Path) -> str:
-    try:
-        return p.relative_to(root).as_posix()
-    except ValueError:
-        return str(p)
-
-
 def _dup_info(root: Path, audio: dict[str, Path], adups: dict[str, list[Path]], ann: dict[str, Path],
               ndups: dict[str, list[Path]]) -> dict:
     """``info`` entries listing ids found more than once: the file used first, then the ones ignored."""
-    return {"duplicate_audio": {k: [_rel(p, root) for p in [audio[k], *v]] for k, v in sorted(adups.items())},
-            "duplicate_annotations": {k: [_rel(p, root) for p in [ann[k], *v]] for k, v in sorted(ndups.items())}}
+    return {"duplicate_audio": {k: [relative(p, root) for p in [audio[k], *v]] for k, v in sorted(adups.items())},
+            "duplicate_annotations": {k: [relative(p, root) for p in [ann[k], *v]] for k, v in sorted(ndups.items())}}
 
 
 def _build(name: str, root: Path, audio: dict[str, Path], ann: dict[str, Path], split_of: dict[str, str] | None,
@@ -368,7 +289,7 @@ def load_beats(root: str | os.PathLike, name: str = "beats") -> DatasetIndex:
         raise DatasetLayoutError(f"{name}: {root} has no {' or '.join(missing)}; {_GENERIC_EXPECTED}. "
                                  f"Found: {describe_dir(root)}")
     rank = {ext: i for i, ext in enumerate(AUDIO_EXTENSIONS)}
-    audio_files = sorted((p for p in _scan(audio_dir, 1) if p.suffix.lower() in rank),
+    audio_files = sorted((p for p in scan_files(audio_dir, 1) if p.suffix.lower() in rank),
                          key=lambda p: (p.stem, rank[p.suffix.lower()], p.name))
     audio: dict[str, Path] = {}
     dups: dict[str, list[str]] = {}
@@ -377,7 +298,7 @@ def load_beats(root: str | os.PathLike, name: str = "beats") -> DatasetIndex:
             dups.setdefault(p.stem, []).append(p.name)
         else:
             audio[p.stem] = p
-    ann = {p.stem: p for p in _scan(ann_dir, 1) if p.suffix.lower() == ".beats"}
+    ann = {p.stem: p for p in scan_files(ann_dir, 1) if p.suffix.lower() == ".beats"}
     info: dict = {"layout": "generic", "audio_dir": "audio", "annotation_dir": "annotations",
                   "duplicate_audio": {k: [audio[k].name] + v for k, v in sorted(dups.items())}}
     split_of = None
@@ -402,17 +323,9 @@ _GTZAN_EXPECTED = ("GTZAN-Rhythm layout expects GTZAN audio <genre>/<genre>.<5 d
                    "gtzan_tempo_beat-main/beats/gtzan_blues_00000.beats) under the root")
 
 
-def _gtzan_id(m: re.Match) -> str:
-    return f"{m.group(1).lower()}.{m.group(2)}"
-
-
-def _gtzan_prefer(p: Path):
-    return (0 if p.suffix.lower() == ".wav" else 1, p.as_posix())
-
-
 def _find_gtzan(root: Path):
-    audio, adups, awhere = _find(root, GTZAN_AUDIO_DIRS, 2, _GTZAN_AUDIO_RE, _gtzan_id, prefer=_gtzan_prefer)
-    ann, ndups, nwhere = _find(root, GTZAN_ANNOTATION_DIRS, 1, _GTZAN_ANN_RE, _gtzan_id)
+    audio, adups, awhere = find_gtzan_audio(root)
+    ann, ndups, nwhere = find_files(root, GTZAN_ANNOTATION_DIRS, 1, _GTZAN_ANN_RE, gtzan_id)
     return audio, adups, awhere, ann, ndups, nwhere
 
 
@@ -445,8 +358,8 @@ def _ballroom_id(m: re.Match) -> str:
 
 
 def _find_ballroom(root: Path):
-    audio, adups, awhere = _find(root, BALLROOM_AUDIO_DIRS, 2, _BALLROOM_AUDIO_RE, _ballroom_id)
-    ann, ndups, nwhere = _find(root, BALLROOM_ANNOTATION_DIRS, 1, _BALLROOM_ANN_RE, _ballroom_id)
+    audio, adups, awhere = find_files(root, BALLROOM_AUDIO_DIRS, 2, _BALLROOM_AUDIO_RE, _ballroom_id)
+    ann, ndups, nwhere = find_files(root, BALLROOM_ANNOTATION_DIRS, 1, _BALLROOM_ANN_RE, _ballroom_id)
     return audio, adups, awhere, ann, ndups, nwhere
 
 
@@ -492,7 +405,7 @@ def load_beat_dataset(root: str | os.PathLike, layout: str = "auto") -> DatasetI
         raise ValueError(f"unknown beat layout {layout!r}; expected 'auto' or one of {LAYOUTS}")
     r = check_root(root, "beat set")
     if (r / "audio").is_dir() and (r / "annotations").is_dir() and \
-            any(p.suffix.lower() == ".beats" for p in _scan(r / "annotations", 1)):
+            any(p.suffix.lower() == ".beats" for p in scan_files(r / "annotations", 1)):
         return load_beats(r)
     audio, _, _, ann, _, _ = _find_gtzan(r)
     if set(audio) & set(ann):

@@ -15,7 +15,17 @@ loaders, extractors, probes and metrics run end to end::
 * ``difficulty`` — PianoSyllabus layout (``metadata.csv`` + ``audio/<id>.mp3``).
 * ``key`` — GiantSteps MTG Key (training) and GiantSteps Key (test) layouts side by side.
 
-Sizes and seeds live in ``cfg/synth.toml``; the same configuration gives byte-identical files. Each set is rendered
+The sets are the synthesised sets the task registry names (``Task.synth_set``, :data:`SYNTH_SETS`, in registry
+order). A set is one module ``benchmarks/synth/<set>.py`` with
+
+- ``DEFAULTS: dict`` — its sizes and seeds;
+- ``n_items(cfg) -> int`` — the number of files it renders (progress);
+- ``render(out_dir, cfg, tick)`` — writes the set into ``out_dir`` (``tick(n)`` after each file);
+- optionally ``LIBRARIES`` — the packages whose versions change its bytes (default tinysoundfont, soundfile).
+
+Adding a set is that module plus a task naming it; nothing else lists sets. ``cfg/synth.toml`` (or
+``$OMAR_BENCH_SYNTH_CONFIG``, or a dict) only overrides ``DEFAULTS`` key by key; the same configuration gives
+byte-identical files. Each set is rendered
 into a temporary folder and renamed into place at the end, with a ``.complete`` marker holding the hash of the set's
 configuration: a set whose marker matches is skipped, a set whose configuration changed is rendered again.
 """
@@ -33,10 +43,23 @@ from typing import Iterable, Mapping
 
 from ..resources import cfg_dir
 
-__all__ = ["SYNTH_SETS", "SYNTH_VERSION", "synthesize", "load_config", "config_hash", "is_complete", "last_timings",
+__all__ = ["SYNTH_SETS", "synth_sets", "SYNTH_VERSION", "synthesize", "load_config", "config_hash", "is_complete",
+           "last_timings",
            "CONFIG_PATH"]
 
-SYNTH_SETS = ("nsynth", "beats", "mtat", "chords", "structure", "difficulty", "key")
+
+def synth_sets() -> tuple[str, ...]:
+    """The synthesised sets the task registry names, in registry order (the value of :data:`SYNTH_SETS`)."""
+    from ..tasks import all_tasks
+
+    return tuple(dict.fromkeys(t.synth_set for t in all_tasks().values() if t.synth_set))
+
+
+def __getattr__(name):
+    if name == "SYNTH_SETS":  # derived from the task registry on first use (importing the tasks is not free)
+        return synth_sets()
+    raise AttributeError(name)
+
 #: Bumped whenever the generators change what they write (invalidates existing renders through the marker hash).
 SYNTH_VERSION = 2  # 2: the beat set writes its own split (splits.tsv)
 CONFIG_PATH = cfg_dir() / "synth.toml"
@@ -54,14 +77,16 @@ def _merge(base: dict, override: Mapping) -> dict:
 
 
 def load_config(config: Mapping | str | os.PathLike | None = None) -> dict:
-    """The synth configuration: ``cfg/synth.toml``, overridden key by key by a dict (or replaced by another TOML)."""
+    """The synth configuration, one section per set: each set module's ``DEFAULTS``, overridden key by key by
+    ``cfg/synth.toml``, then by ``config`` (a dict, or the path of another TOML file)."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
+    base = {name: copy.deepcopy(_module(name).DEFAULTS) for name in synth_sets()}
     with open(CONFIG_PATH, "rb") as f:
-        base = tomllib.load(f)
+        base = _merge(base, tomllib.load(f))
     if config is None:
         return base
     if isinstance(config, (str, os.PathLike)):
@@ -71,7 +96,7 @@ def load_config(config: Mapping | str | os.PathLike | None = None) -> dict:
 
 
 def _library_versions(name: str) -> dict:
-    libs = {"beats": ["tinysoundfont", "soundfile", "music21"]}.get(name, ["tinysoundfont", "soundfile"])
+    libs = getattr(_module(name), "LIBRARIES", ("tinysoundfont", "soundfile"))
     out = {}
     for lib in libs:
         try:
@@ -128,16 +153,15 @@ def _clean_stale(out: Path, name: str) -> None:
 def _module(name: str):
     import importlib
 
-    if name in SYNTH_SETS:
-        mod = importlib.import_module(f"{__name__}.{name}")
-    else:
+    sets = synth_sets()
+    if name not in sets:
         from ..errors import UnknownName
 
-        raise UnknownName(f"unknown synth set {name!r}; choose from {', '.join(SYNTH_SETS)}")
-    return mod
+        raise UnknownName(f"unknown synth set {name!r}; choose from {', '.join(sets)}")
+    return importlib.import_module(f"{__name__}.{name}")
 
 
-def synthesize(out_dir: str | os.PathLike, sets: Iterable[str] = SYNTH_SETS,
+def synthesize(out_dir: str | os.PathLike, sets: Iterable[str] | None = None,
                config: Mapping | str | os.PathLike | None = None, progress: bool = True) -> dict[str, Path]:
     """Render the synthetic datasets ``sets`` under ``out_dir``; returns ``{set: folder}``.
 
@@ -146,7 +170,7 @@ def synthesize(out_dir: str | os.PathLike, sets: Iterable[str] = SYNTH_SETS,
     with the same configuration are skipped; a set is written to ``<out>/.<set>.tmp-<pid>`` and renamed into place
     only when complete, so an interrupted run never leaves a half-written set behind.
     """
-    sets = list(sets)
+    sets = list(synth_sets() if sets is None else sets)
     for name in sets:
         _module(name)  # validate names before any work
     cfg = load_config(config)

@@ -26,6 +26,25 @@ import numpy as np
 from . import patterns as P
 from .render import DRUM_CHANNEL, NoteEvent, limit, render_events, rng_for, seconds_to_sample, write_wav
 
+#: Packages whose versions change the rendered bytes (part of the configuration hash).
+LIBRARIES = ("tinysoundfont", "soundfile", "music21")
+
+#: Sizes and seeds of the set (``cfg/synth.toml`` or ``synthesize(config=...)`` override them key by key; the same
+#: values give byte-identical files).
+DEFAULTS: dict = {
+    "seed": 20261126,
+    "sample_rate": 22050,
+    "n_chorales": 14,  # Bach chorales of the music21 corpus, rendered at a random tempo
+    "n_grooves": 18,  # generated drum grooves (+ bass, + optional chords)
+    "valid_fraction": 0.2,  # the set's own split (splits.tsv), stratified by kind: 32 tracks -> 18 / 6 / 8
+    "test_fraction": 0.25,
+    "clip_seconds": 24.0,  # a chorale shorter than this ends early (its beats end with it)
+    "tempo_min": 70.0,  # BPM (beats of the time signature per minute)
+    "tempo_max": 180.0,
+    "lead_in_max_seconds": 1.0,  # chorales start after a random silence of up to this
+    "gain_db": -3.0,  # a track that would still clip is scaled down as a whole
+}
+
 #: Chorales used, by meter / pickup category (all four-part, one time signature; checked with music21 10.5).
 CHORALES = {
     "4/4 pickup": ("bwv101.7", "bwv102.7", "bwv103.6", "bwv104.6", "bwv108.6", "bwv110.7", "bwv114.7", "bwv117.4",

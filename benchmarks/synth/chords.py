@@ -19,6 +19,18 @@ import numpy as np
 from . import patterns as P
 from .render import DRUM_CHANNEL, NoteEvent, limit, render_events, rng_for, seconds_to_sample, write_mp3
 
+#: Sizes and seeds of the set (``cfg/synth.toml`` or ``synthesize(config=...)`` override them key by key; the same
+#: values give byte-identical files).
+DEFAULTS: dict = {
+    "seed": 20261128,
+    "sample_rate": 16000,
+    "n_tracks": 30,  # Chords1217 layout; 5 fold files (track i tested in fold i mod 5)
+    "clip_seconds": 20.0,
+    "tempo_min": 80.0,
+    "tempo_max": 140.0,
+    "gain_db": -3.0,
+}
+
 PROGRAMS = (0, 4, 16, 19, 24, 25, 48, 61, 88, 89)
 BASS = (32, 33, 34, 38)
 SHARPS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

@@ -17,6 +17,16 @@ import numpy as np
 from . import patterns as P
 from .render import NoteEvent, limit, render_events, rng_for, seconds_to_sample, write_mp3
 
+#: Sizes and seeds of the set (``cfg/synth.toml`` or ``synthesize(config=...)`` override them key by key; the same
+#: values give byte-identical files).
+DEFAULTS: dict = {
+    "seed": 20261130,
+    "sample_rate": 16000,
+    "pieces_per_grade": 5,  # 11 grades x 5 = 55 pieces: 1 test, 1 valid, 3 train per grade
+    "clip_seconds": 16.0,
+    "gain_db": -3.0,
+}
+
 COMPOSERS = ("Absil J.", "Arens B.", "Bartók B.", "Czerny C.", "Dvořák A.", "Grieg E.", "Satie E.", "Mompou F.")
 TITLES = ("Humoresque", "Étude", "Prélude", "Ciorsdan Mhòr", "Dance", "Sonatina", "Invention", "Nocturne")
 

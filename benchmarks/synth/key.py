@@ -17,6 +17,17 @@ import numpy as np
 from . import patterns as P
 from .render import DRUM_CHANNEL, NoteEvent, limit, render_events, rng_for, seconds_to_sample, write_mp3
 
+#: Sizes and seeds of the set (``cfg/synth.toml`` or ``synthesize(config=...)`` override them key by key; the same
+#: values give byte-identical files).
+DEFAULTS: dict = {
+    "seed": 20261131,
+    "sample_rate": 16000,
+    "train_per_key": 3,  # 24 keys x 3 = 72 training loops (+ 4 rows the loader drops), 2 per key for test
+    "test_per_key": 2,
+    "clip_seconds": 16.0,
+    "gain_db": -3.0,
+}
+
 SHARP_NAMES = ("c", "c#", "d", "d#", "e", "f", "f#", "g", "g#", "a", "a#", "b")
 FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 CADENCES = {"major": ((0, 3, 4, 0), (0, 5, 3, 4)), "minor": ((0, 3, 4, 0), (0, 5, 2, 6))}

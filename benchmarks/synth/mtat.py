@@ -27,6 +27,19 @@ import numpy as np
 from . import patterns as P
 from .render import DRUM_CHANNEL, NoteEvent, limit, render_events, rng_for, seconds_to_sample, write_mp3
 
+#: Sizes and seeds of the set (``cfg/synth.toml`` or ``synthesize(config=...)`` override them key by key; the same
+#: values give byte-identical files).
+DEFAULTS: dict = {
+    "seed": 20261127,
+    "sample_rate": 16000,
+    "clip_samples": 465600,  # 29.1 s at 16 kHz, as the real MTAT clips
+    "n_clips": 96,  # tagged clips
+    "n_untagged": 4,  # extra clips without any tag (sound effects): in the CSV, not in the clean split
+    "valid_fraction": 0.15,  # clips in folder c (valid) and d-f (test); the rest go to 0-b (train)
+    "test_fraction": 0.25,
+    "gain_db": -2.0,  # "loud" clips get +6 dB, "quiet" -12 dB; a clip that would clip is scaled down
+}
+
 #: Tag vocabulary, in the CSV's column order.
 TAGS = ("piano", "guitar", "strings", "violin", "drums", "bass", "flute", "brass", "sax", "organ", "harpsichord",
         "choir", "synth", "vocal", "male vocal", "female vocal", "fast", "slow", "loud", "quiet", "dense", "sparse",

@@ -22,6 +22,24 @@ import numpy as np
 
 from .render import render_note, rng_for, write_wav
 
+#: Sizes and seeds of the set (``cfg/synth.toml`` or ``synthesize(config=...)`` override them key by key; the same
+#: values give byte-identical files).
+DEFAULTS: dict = {
+    "seed": 20261125,
+    "sample_rate": 16000,
+    "pitch_min": 36,  # MIDI range of the pitches drawn (inside each instrument's playable range)
+    "pitch_max": 84,
+    "notes_per_instrument": 8,  # 74 instruments x 8 = 592 notes: train 416 (>= 8 per pitch) / valid 88 / test 88
+    "max_instruments_per_family": 0,  # 0 = all instruments of the family map; a small value makes a tiny set (tests)
+    "velocities": [25, 50, 75, 100, 127],
+    "note_on_seconds": 3.0,  # key down for 3 s, released, cut at 4 s (as NSynth)
+    "duration_seconds": 4.0,
+    "gain_db": 0.0,  # soundfont gain; peaks stay below 0.8 at 0 dB
+    "bright_centroid_hz": 2500.0,  # qualities "bright" / "dark" from the spectral centroid of the first second
+    "dark_centroid_hz": 400.0,
+    "note_id_offset": 0,
+}
+
 FAMILIES = ("bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead", "vocal")
 SOURCES = ("acoustic", "electronic", "synthetic")
 QUALITIES = ("bright", "dark", "distortion", "fast_decay", "long_release", "multiphonic", "nonlinear_env",

@@ -21,6 +21,19 @@ import numpy as np
 from . import patterns as P
 from .render import DRUM_CHANNEL, NoteEvent, limit, render_events, rng_for, seconds_to_sample, write_mp3
 
+#: Sizes and seeds of the set (``cfg/synth.toml`` or ``synthesize(config=...)`` override them key by key; the same
+#: values give byte-identical files).
+DEFAULTS: dict = {
+    "seed": 20261129,
+    "sample_rate": 16000,
+    "n_songs": 16,  # Harmonix layout, ~40-60 s songs of 9-10 sections
+    "valid_fraction": 0.2,  # the set's own split (splits.tsv): 16 songs -> 10 / 3 / 3
+    "test_fraction": 0.2,
+    "tempo_min": 110.0,
+    "tempo_max": 140.0,
+    "gain_db": -3.0,
+}
+
 #: Section templates: (raw label candidates, function, bars)
 TEMPLATES = (
     (("intro", "Intro"), "intro", 2), (("verse", "verse1"), "verse", 4), (("prechorus", "pre-chorus"), "verse", 2),

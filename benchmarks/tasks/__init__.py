@@ -1,5 +1,8 @@
 """The tasks ``omar-bench run --task`` knows: every module of this package that defines ``TASKS`` (a list of
-:class:`benchmarks.tasks.base.Task`). Adding a task is one file here (plus its reader and its synthesised set)."""
+:class:`benchmarks.tasks.base.Task`). Adding a task on an existing probe kind (:mod:`probes.kinds`) is one file here
+plus its reader (:mod:`benchmarks.datasets`); a synthesised twin adds its module in :mod:`benchmarks.synth` and a task
+naming it. The synthesised sets, their configuration and the offline table's columns are derived from this
+registry."""
 from __future__ import annotations
 
 import importlib

@@ -15,9 +15,14 @@ The steps, each a method of the frozen :class:`Task`, never mutating it:
 5. :meth:`Task.evaluate` — the test metrics of the chosen probe (a dict holding at least the primary metric).
 6. :meth:`Task.protocol` — what the record states about the protocol.
 
-Probe kinds (:mod:`probes.data`): ``"multilabel"`` / ``"multiclass"`` (clip level: chunk vectors, track-level scores
-= mean of chunk predictions), ``"framewise"`` (frame level, sigmoid outputs, BCE) and ``"framewise-multiclass"``
-(frame level, softmax over classes, cross-entropy; frames labelled -1 are ignored).
+A task names its probe kind as an object of :mod:`probes.kinds` (or its registry name, resolved on construction):
+the kind owns the loss, output activation, target checks, track aggregation, default validation metric and default
+schedule, so a task only says which kind its targets are. A task whose :meth:`Task.val_metric` returns None is
+validated by its kind's default metric (``kind.validation`` must then be the task's ``validation.key``).
+
+Options of the load step belong to the task that uses them: :attr:`Task.load_options` declares them
+(:class:`TaskOption`), :meth:`Task.parse_options` checks what a run was given, and the CLI derives the flags
+(``--train-subset``, ``--split``, …) and their help from these declarations.
 """
 from __future__ import annotations
 
@@ -32,9 +37,10 @@ import numpy as np
 from benchmarks.datasets import DatasetIndex, Example, kfold_assignments
 from benchmarks.extract import Frontend
 from probes.data import ProbeData
+from probes.kinds import ProbeKind, get_kind
 
 __all__ = ["Metric", "Fold", "Prepared", "Task", "ClipTask", "FrameTask", "TooFewTracks", "EmptySplit",
-           "row_segments"]
+           "row_segments", "TaskOption"]
 
 
 class TooFewTracks(ValueError):
@@ -59,6 +65,22 @@ class Metric:
 
     def describe(self) -> dict:
         return {"name": self.key, "lower_is_better": self.lower_is_better}
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    """An option of a task's load step: ``name`` is the keyword :meth:`Task.load` takes (and the key of
+    ``RunOptions.task_options``), ``flag`` the CLI spelling (``--train-subset``); ``type`` converts a CLI string,
+    ``choices`` limits the values."""
+
+    name: str
+    help: str
+    type: Callable = str
+    choices: tuple | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -102,16 +124,46 @@ class Task:
     layout: str                 # what the data folder must hold (errors, `omar-bench tasks`)
     data_subdir: str            # folder under $OMAR_BENCH_DATA
     frontend: Frontend
-    kind: str                   # probe kind (module docstring)
+    kind: ProbeKind             # probe kind (probes.kinds; a registry name is resolved on construction)
     primary: Metric             # the number tables show
     validation: Metric          # what early stopping and the sweep maximise
     synth_set: str | None = None
     shown: tuple[str, ...] = ()         # metrics a run summary prints, after the primary one
     cv_folds: int = 8                   # k of the cross-validation used when the dataset has no split
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    load_options: tuple[TaskOption, ...] = ()   # what :meth:`load` accepts beyond the data folder and the seed
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", get_kind(self.kind))
+
+    def parse_options(self, given: Mapping[str, Any] | None) -> dict:
+        """The load options of a run, checked against :attr:`load_options` (None values dropped; CLI strings
+        converted): a name the task does not declare, or a value outside its choices, is a one-line
+        :class:`benchmarks.errors.UsageError`."""
+        from benchmarks.errors import UsageError
+
+        known = {o.name: o for o in self.load_options}
+        out = {}
+        for name, value in (given or {}).items():
+            if value is None:
+                continue
+            opt = known.get(name)
+            if opt is None:
+                takes = ", ".join(o.flag for o in self.load_options) or "no options"
+                raise UsageError(f"task {self.name} does not take --{name.replace('_', '-')} (it takes {takes})")
+            try:
+                value = opt.type(value)
+            except (TypeError, ValueError):
+                raise UsageError(f"{opt.flag} {value!r}: expected {getattr(opt.type, '__name__', opt.type)}") \
+                    from None
+            if opt.choices is not None and value not in opt.choices:
+                raise UsageError(f"{opt.flag} {value!r}: task {self.name} takes one of {', '.join(opt.choices)}")
+            out[name] = value
+        return out
 
     # -- data ----------------------------------------------------------------------------------------------------
-    def load(self, data_dir: Path, **opts) -> Prepared:
+    def load(self, data_dir: Path, seed: int = 0, **opts) -> Prepared:
+        """Read the data folder; ``opts`` are the task's :attr:`load_options` (checked by :meth:`parse_options`)."""
         raise NotImplementedError
 
     def folds(self, prep: Prepared, seed: int = 0) -> list[Fold]:
@@ -168,16 +220,13 @@ class Task:
                    eps: float) -> ProbeData:
         """The :class:`probes.data.ProbeData` of ``examples`` from their rows ``x`` (for :meth:`evaluate`)."""
         y, seg = self.targets(prep, examples, counts, eps)
-        if self.kind.startswith("framewise"):
-            return ProbeData(list(np.split(x, seg[1:-1])), list(np.split(y, seg[1:-1])), None)
-        groups = np.repeat(np.arange(len(examples)), counts)
-        return ProbeData(np.asarray(x, dtype=np.float32), y, groups)
+        return self.kind.make_data(x, y, seg)
 
     def evaluate(self, prep: Prepared, fitted, data: ProbeData, examples: Sequence[Example], eps: float) -> dict:
         raise NotImplementedError
 
     def protocol(self, prep: Prepared) -> dict:
-        return {"frontend": self.frontend.describe(), "probe_kind": self.kind,
+        return {"frontend": self.frontend.describe(), "probe_kind": self.kind.name,
                 "validation_metric": self.validation.key, "primary_metric": self.primary.describe(),
                 **dict(self.options), **dict(prep.options)}
 

@@ -21,6 +21,8 @@ from benchmarks.extract import Frontend
 from probes.beat_tracking import PeakFMeasure, beat_targets, dbn_beats, interpolate_activation, peak_pick_beats
 from probes.metrics import beat_metrics, downbeat_metrics
 
+from probes.kinds import FRAMEWISE
+
 from .base import FrameTask, Metric, Prepared, row_segments
 
 DBN = {"fps": 100, "min_bpm": 55, "max_bpm": 215, "transition_lambda": 100}
@@ -88,7 +90,7 @@ def beat_task(name: str, layout: str = "auto", synth_set: str | None = None, dat
     return BeatTask(name=name, description=f"{what}: frame probe → DBN → mir_eval F-measure (70 ms); 8-fold CV "
                                            "without a split",
                     layout=LAYOUTS["generic"] if layout in ("auto", "generic") else LAYOUTS[layout],
-                    data_subdir=data_subdir, frontend=Frontend("frame"), kind="framewise",
+                    data_subdir=data_subdir, frontend=Frontend("frame"), kind=FRAMEWISE,
                     primary=Metric("f_measure", "F"), validation=Metric("relative_peak_f_measure", "rel. peak F"),
                     synth_set=synth_set, shown=("f_measure_pooled", "peak_f_measure"), dataset_layout=layout)
 

@@ -18,6 +18,8 @@ from benchmarks.datasets.chords import load_chords, read_fold_files
 from benchmarks.extract import Frontend
 from probes.chords import N_CLASSES, frame_classes, frames_to_segments, chord_metrics
 
+from probes.kinds import FRAMEWISE_MULTICLASS
+
 from .base import EmptySplit, Fold, FrameTask, Metric, Prepared
 
 LAYOUT = ("chordlab/<id>.lab + audio/<id>.<mp3|wav|flac> (Chords1217, with train0k.csv/test0k.csv fold files; "
@@ -74,7 +76,7 @@ def chord_task(name: str, synth_set: str | None = None) -> ChordTask:
                                                          "progressions, Chords1217 layout)"
     return ChordTask(name=name, description=f"{what}: frame probe over 25 maj/min/N classes; mir_eval majmin & root "
                                             "(mean over tracks, and pooled WCSR)",
-                     layout=LAYOUT, data_subdir="chords", frontend=Frontend("frame"), kind="framewise-multiclass",
+                     layout=LAYOUT, data_subdir="chords", frontend=Frontend("frame"), kind=FRAMEWISE_MULTICLASS,
                      primary=Metric("majmin", "maj/min"), validation=Metric("frame_accuracy", "frame acc."),
                      synth_set=synth_set, shown=("root", "majmin_wcsr", "frame_accuracy"), cv_folds=5)
 

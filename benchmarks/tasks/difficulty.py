@@ -1,6 +1,7 @@
 """Performance difficulty (``difficulty``, ``synth-difficulty``): PianoSyllabus grades 0–10 with a track-level ordinal
-probe on 30 s chunks (10 "grade above k?" outputs; a track's outputs are the mean of its chunks'), scored by macro-MSE
-(the tables' "Difficulty MSE"; lower is better), balanced accuracy and Kendall τ (:mod:`probes.ordinal`).
+probe on 30 s chunks (the ``ordinal`` kind of :mod:`probes.kinds`: 10 "grade above k?" outputs; a track's outputs are
+the mean of its chunks'), scored by macro-MSE (the tables' "Difficulty MSE"; lower is better; also the kind's
+validation metric), balanced accuracy and Kendall τ (:mod:`probes.ordinal`).
 
 Data: ``metadata.csv`` (id, grade, optional split) + ``audio/<id>.<ext>`` (:mod:`benchmarks.datasets.difficulty`;
 the public package's own layout is not confirmed). 5-fold cross-validation by piece unless a split is given.
@@ -14,7 +15,8 @@ import numpy as np
 
 from benchmarks.datasets.difficulty import LAYOUT, N_GRADES, load_pianosyllabus
 from benchmarks.extract import Frontend
-from probes.ordinal import BatchedMacroMSE, decode, difficulty_metrics, ordinal_targets
+from probes.kinds import ORDINAL
+from probes.ordinal import decode, difficulty_metrics, ordinal_targets
 
 from .base import ClipTask, Metric, Prepared
 
@@ -34,11 +36,6 @@ class DifficultyTask(ClipTask):
     def label(self, prep, example):
         return ordinal_targets(example.target)
 
-    def val_metric(self, prep, examples, counts, eps):
-        from .base import row_segments
-
-        return BatchedMacroMSE(row_segments(counts), [e.target for e in examples])
-
     def evaluate(self, prep, fitted, data, examples, eps) -> dict:
         pred = decode(fitted.predict(data))
         return difficulty_metrics(np.array([e.target for e in examples]), pred)
@@ -50,7 +47,7 @@ def difficulty_task(name: str, synth_set: str | None = None) -> DifficultyTask:
     return DifficultyTask(name=name, description=f"{what}: ordinal probe; macro-MSE (lower is better), balanced "
                                                  "accuracy, Kendall tau",
                           layout=LAYOUT, data_subdir="pianosyllabus", frontend=Frontend("clip", 30.0),
-                          kind="multilabel", primary=MSE, validation=MSE, synth_set=synth_set,
+                          kind=ORDINAL, primary=MSE, validation=MSE, synth_set=synth_set,
                           shown=("balanced_accuracy", "kendall_tau"), cv_folds=5)
 
 

@@ -13,6 +13,8 @@ from benchmarks.datasets.key import LAYOUT, load_giantsteps
 from benchmarks.extract import Frontend
 from probes.keys import NAMES, BatchedKeyScore, key_index, key_metrics
 
+from probes.kinds import MULTICLASS
+
 from .base import ClipTask, Metric, Prepared, row_segments
 
 SCORE = Metric("weighted_score", "weighted")
@@ -44,7 +46,7 @@ def key_task(name: str, synth_set: str | None = None) -> KeyTask:
         "synthesised key set (tonal loops in 24 keys, GiantSteps layouts)"
     return KeyTask(name=name, description=f"{what}: 24-class probe on 30 s clips; mir_eval weighted score, accuracy",
                    layout=LAYOUT, data_subdir="giantsteps", frontend=Frontend("clip", 30.0, overlap=0.0),
-                   kind="multiclass", primary=SCORE, validation=SCORE, synth_set=synth_set, shown=("accuracy",))
+                   kind=MULTICLASS, primary=SCORE, validation=SCORE, synth_set=synth_set, shown=("accuracy",))
 
 
 TASKS = [key_task("key"), key_task("synth-key", synth_set="key")]

@@ -8,11 +8,15 @@ from benchmarks.datasets import load_nsynth, stratified_subset
 from benchmarks.extract import Frontend
 from probes.metrics import classification_metrics, pitch_metrics
 
-from .base import ClipTask, Metric, Prepared
+from probes.kinds import MULTICLASS
+
+from .base import ClipTask, Metric, Prepared, TaskOption
 
 LAYOUT = ("nsynth-train/, nsynth-valid/, nsynth-test/, each with examples.json (keyed by note_str) and "
           "audio/<note_str>.wav (16 kHz, 4 s)")
 ACCURACY = Metric("accuracy", "acc.")
+OPTIONS = (TaskOption("train_subset", "NSynth: stratified subset of N training notes (seeded by --seed), recorded in "
+                                      "the result", int),)
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class NSynthTask(ClipTask):
 
     target: str = "pitch"
 
-    def load(self, data_dir: Path, train_subset: int | None = None, seed: int = 0, **_) -> Prepared:
+    def load(self, data_dir: Path, seed: int = 0, train_subset: int | None = None, **_) -> Prepared:
         index = load_nsynth(data_dir)
         options = {"label": self.target}
         if train_subset:
@@ -49,9 +53,10 @@ def nsynth_task(target: str, name: str, synth_set: str | None = None) -> NSynthT
         "instrument family (11 classes; accuracy)"
     return NSynthTask(name=name, description=("NSynth " if synth_set is None else
                                               "synthesised NSynth-layout set: ") + what,
-                      layout=LAYOUT, data_subdir="nsynth", frontend=Frontend("clip", 4.0), kind="multiclass",
+                      layout=LAYOUT, data_subdir="nsynth", frontend=Frontend("clip", 4.0), kind=MULTICLASS,
                       primary=ACCURACY, validation=ACCURACY, synth_set=synth_set,
-                      shown=("accuracy_88", "chroma_accuracy") if target == "pitch" else (), target=target)
+                      shown=("accuracy_88", "chroma_accuracy") if target == "pitch" else (), target=target,
+                      load_options=OPTIONS)
 
 
 TASKS = [nsynth_task("pitch", "nsynth-pitch"), nsynth_task("instrument_family", "nsynth-instrument"),

@@ -15,6 +15,8 @@ from benchmarks.datasets.structure import load_harmonix
 from benchmarks.extract import Frontend
 from probes.segments import FUNCTIONS, frame_functions, structure_metrics
 
+from probes.kinds import FRAMEWISE_MULTICLASS
+
 from .base import FrameTask, Metric, Prepared
 
 LAYOUT = ("Harmonix Set: dataset/segments/<NNNN_name>.txt + dataset/metadata.csv (the harmonixset repository) and "
@@ -49,7 +51,7 @@ def structure_task(name: str, synth_set: str | None = None) -> StructureTask:
     return StructureTask(name=name, description=f"{what}: frame probe over 7 functional classes; frame accuracy, "
                                                 "boundary hit rate F @0.5 s / 3 s",
                          layout=LAYOUT, data_subdir="harmonix", frontend=Frontend("frame"),
-                         kind="framewise-multiclass", primary=Metric("accuracy", "acc."),
+                         kind=FRAMEWISE_MULTICLASS, primary=Metric("accuracy", "acc."),
                          validation=Metric("frame_accuracy", "frame acc."), synth_set=synth_set,
                          shown=("accuracy_pooled", "hr_f_0_5", "hr_f_3"), cv_folds=8)
 
