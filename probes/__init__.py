@@ -11,9 +11,9 @@
 
 Importing this package does not import Lightning; import :mod:`probes.training` for the training API.
 """
-from .data import ProbeData, aggregate_by_group, track_targets
+from .data import ProbeData, aggregate_by_group
 
-__all__ = ["KINDS", "ProbeData", "aggregate_by_group", "track_targets"]
+__all__ = ["KINDS", "ProbeData", "aggregate_by_group"]
 
 
 def __getattr__(name):

@@ -6,7 +6,7 @@ per chunk (every chunk carries its track's target) and ``groups`` ``(n_chunks,)`
 (framewise, framewise-multiclass) take lists of per-track ``(T_i, D)`` sequences and targets, ``groups`` None.
 
 Track-level convention (clip kinds): a *track* is a distinct value of ``groups``; tracks are ordered by ascending
-group id (``np.unique`` order) everywhere — in :func:`track_targets`, in :func:`aggregate_by_group` and in
+group id (``np.unique`` order) everywhere — in :meth:`probes.kinds.ProbeKind.track_targets`, in :func:`aggregate_by_group` and in
 ``FittedProbe.predict``. ``groups=None`` means every chunk is its own track (track order = row order).
 """
 from __future__ import annotations
@@ -26,12 +26,6 @@ class ProbeData:
         return len(self.x)
 
 
-def check_data(kind, data: ProbeData, name: str = "data") -> None:
-    """Raise ``ValueError`` if ``data`` does not have the shapes and values ``kind`` (a name or a
-    :class:`probes.kinds.ProbeKind`) requires."""
-    from .kinds import get_kind
-
-    get_kind(kind).check_data(data, name)
 
 
 def group_index(groups: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,20 +49,8 @@ def aggregate_by_group(scores: np.ndarray, groups: np.ndarray | None) -> np.ndar
     return sums / counts.reshape((-1,) + (1,) * (scores.ndim - 1))
 
 
-def track_targets(kind, data: ProbeData) -> np.ndarray | list[np.ndarray]:
-    """Track-level targets aligned with ``FittedProbe.predict``: for clip kinds the first chunk's target of each
-    track (tracks in ascending group-id order); for frame kinds the per-track targets (``(T_i, C)`` float or
-    ``(T_i,)`` int)."""
-    from .kinds import get_kind
-
-    return get_kind(kind).track_targets(data)
 
 
-def flat_arrays(kind, data: ProbeData) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(x, y, lengths)`` as flat arrays: framewise sequences concatenated along time (``lengths`` = ``T_i``)."""
-    from .kinds import get_kind
-
-    return get_kind(kind).flat(data)
 
 
 @dataclass

@@ -10,7 +10,8 @@ from sklearn.metrics import average_precision_score
 
 from probes import batched_metrics as bm
 from probes.beat_tracking import PeakFMeasure, beat_targets, interpolate_activation, peak_pick_beats
-from probes.data import ProbeData, track_targets
+from probes.data import ProbeData
+from probes.kinds import get_kind
 from probes.engine import HeadBank, ProbeAdamW, round_schedule
 from probes.metrics import beat_f_measure, classification_metrics, tagging_metrics
 from probes.training import GRID, LayerInputs, fit_probe, grid_points, sweep, sweep_layers
@@ -23,8 +24,8 @@ KW = dict(max_epochs=12, patience=4, batch_size=32)
 def test_a_point_in_the_batch_equals_its_one_point_fit(kind, make):
     train, valid, test = make(120, 1), make(40, 2), make(40, 3)
     res = sweep(kind, train, valid, seed=5, **KW)
-    metric = (lambda p: classification_metrics(track_targets(kind, test), p.predict(test))["accuracy"]) \
-        if kind == "multiclass" else (lambda p: tagging_metrics(track_targets(kind, test), p.predict(test))
+    metric = (lambda p: classification_metrics(get_kind(kind).track_targets(test), p.predict(test))["accuracy"]) \
+        if kind == "multiclass" else (lambda p: tagging_metrics(get_kind(kind).track_targets(test), p.predict(test))
                                       ["pr_auc_macro"])
     for i, point in enumerate(grid_points(GRID)):
         one = fit_probe(kind, train, valid, seed=5, **point, **KW)

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from probes.beat_tracking import beat_targets
-from probes.data import ProbeData, aggregate_by_group, track_targets
+from probes.data import ProbeData, aggregate_by_group
+from probes.kinds import get_kind
 from probes.metrics import classification_metrics, tagging_metrics
 from probes.training import GRID, fit_probe, grid_for, grid_points, sweep
 
@@ -61,7 +62,7 @@ def test_multiclass_learns_clusters():
     scores = probe.predict(test)
     assert scores.shape == (60, 8)
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-6)
-    acc = classification_metrics(track_targets("multiclass", test), scores)["accuracy"]
+    acc = classification_metrics(get_kind("multiclass").track_targets(test), scores)["accuracy"]
     assert acc > 0.9  # chance 1/8
     assert probe.val_score > 0.9
 
@@ -77,7 +78,7 @@ def test_multiclass_mlp_learns_with_fixed_n_classes():
 def test_multilabel_learns_tags():
     train, valid, test = tags(200, 1), tags(60, 2), tags(80, 3)
     probe = fit_probe("multilabel", train, valid, lr=1e-3, hidden=0, dropout=0.0, **FAST)
-    m = tagging_metrics(track_targets("multilabel", test), probe.predict(test))
+    m = tagging_metrics(get_kind("multilabel").track_targets(test), probe.predict(test))
     assert m["n_tags_scored"] == 5
     assert m["pr_auc_macro"] > 0.85  # chance ≈ prevalence 0.3
     assert m["roc_auc_macro"] > 0.9
@@ -104,7 +105,7 @@ def test_framewise_custom_val_metric_and_1d_targets():
 
     probe = fit_probe("framewise", train, valid, lr=1e-3, hidden=0, dropout=0.0, max_epochs=5, val_metric=metric)
     assert len(seen) == 5 and seen[0] == (3, [(len(x), 1) for x in valid.x])
-    assert probe.val_score == pytest.approx(metric(track_targets("framewise", valid), probe.predict(valid)), abs=0)
+    assert probe.val_score == pytest.approx(metric(get_kind("framewise").track_targets(valid), probe.predict(valid)), abs=0)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def test_best_epoch_restored_and_reproduced_by_predict():
     assert probe.hparams["best_epoch"] == probe.best_epoch
     assert probe.epochs_run == probe.best_epoch + 5 + 1 < 200  # stopped by patience
     # the restored weights reproduce the best validation score exactly
-    acc = classification_metrics(track_targets("multiclass", valid), probe.predict(valid))["accuracy"]
+    acc = classification_metrics(get_kind("multiclass").track_targets(valid), probe.predict(valid))["accuracy"]
     assert acc == probe.val_score
 
 
@@ -198,7 +199,7 @@ def test_track_level_aggregation_and_order():
     groups = np.array([9, 2, 9, 2])
     np.testing.assert_allclose(aggregate_by_group(scores, groups), [[0.5, 1.0], [0.75, 0.25]])
     d = ProbeData(np.zeros((4, 3)), np.array([1, 0, 1, 0]), groups)
-    np.testing.assert_array_equal(track_targets("multiclass", d), [0, 1])
+    np.testing.assert_array_equal(get_kind("multiclass").track_targets(d), [0, 1])
 
 
 def test_bad_inputs_raise():
