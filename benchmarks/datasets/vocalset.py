@@ -10,7 +10,8 @@ Labels come from the folders. A file whose name disagrees (another singer prefix
 prefix) is kept with the folder's labels and reported in ``info["misnamed"]`` (``[{"id", "problem"}]``). Technique
 folder names are normalised (lower case, ``-`` and spaces to ``_``); a misspelt one (``vibrado``) is mapped to the
 closest of :data:`ALL_TECHNIQUES` (``difflib``, cutoff 0.75) and reported in ``info["technique_folder_aliases"]``.
-Files with identical bytes are duplicates: the first (by id) is kept, the others reported in ``info["duplicates"]``.
+Files with identical bytes are duplicates: the one with the shortest id (then the first by id) is kept, the others
+reported in ``info["duplicates"]``.
 
 Tasks and splits
 ----------------
@@ -169,7 +170,7 @@ def load_vocalset(root: str | os.PathLike, task: str = "singer", valid_fraction:
         if len(ks) < 2:
             continue
         first: dict[str, int] = {}
-        for k in ks:
+        for k in sorted(ks, key=lambda k: (len(files[k][0]), files[k][0])):
             d = _digest(files[k][1])
             if d in first:
                 dropped.add(k)
