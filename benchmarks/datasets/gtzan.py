@@ -17,8 +17,8 @@ Splits
 ------
 ``"filtered"`` (default): the three lists, used as given (930 of the 1,000 clips; the 70 others are left out and
     counted in ``info["n_unlisted"]``). ``split_name = "fault-filtered"``.
-``"cv10"``: every clip of the tree, ``Example.split = ""``, with a 10-fold assignment stratified by genre
-    (scikit-learn ``StratifiedKFold(shuffle=True, random_state=seed)`` over the clips sorted by id) in
+``"cv10"``: every clip of the tree, ``Example.split = ""``, with a 10-fold assignment stratified by genre and seeded
+    (:func:`stratified_folds`) in
     ``info["cv_folds"]`` (``{id: fold}``, folds 0-9); ``split_name = "cv10"``. The HEAR / X-ARES protocol.
 
 ``Example.id`` is ``<genre>.<nnnnn>``; ``Example.target`` is ``{"genre": name}``; ``label_names`` are the 10 genres in
@@ -27,6 +27,7 @@ in some copies: it is indexed like any clip, and the audio decoder reports it (t
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -132,17 +133,22 @@ def _split_dir(root: Path, split_dir: str | os.PathLike | None) -> Path:
 
 
 def stratified_folds(ids: list[str], labels: list[str], k: int = 10, seed: int = 0) -> dict[str, int]:
-    """``{id: fold}``: ``k`` folds stratified by label (scikit-learn ``StratifiedKFold``, shuffled with ``seed``),
-    over ``ids`` sorted (the assignment does not depend on input order)."""
-    from sklearn.model_selection import StratifiedKFold
+    """``{id: fold}``: ``k`` folds stratified by label, seeded.
 
-    order = sorted(range(len(ids)), key=lambda i: ids[i])
-    ids_s, labels_s = [ids[i] for i in order], [labels[i] for i in order]
+    Within each label (labels in sorted order), the ids are ordered by ``sha256(f"{seed}\\0{id}")`` and dealt to the
+    folds round-robin, each label starting where the previous one stopped: every fold gets ``n_label // k`` or one
+    more of each label, fold sizes differ by at most one, and the result depends only on the ids, labels and seed (not
+    on input order, platform or library versions). Works for labels with fewer than ``k`` ids.
+    """
+    by_label: dict[str, list[str]] = {}
+    for i, lab in zip(ids, labels):
+        by_label.setdefault(lab, []).append(i)
     out: dict[str, int] = {}
-    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=int(seed))
-    for f, (_, test) in enumerate(skf.split(ids_s, labels_s)):
-        for i in test:
-            out[ids_s[i]] = f
+    n = 0
+    for lab in sorted(by_label):
+        for i in sorted(by_label[lab], key=lambda i: (hashlib.sha256(f"{int(seed)}\x00{i}".encode()).digest(), i)):
+            out[i] = n % k
+            n += 1
     return out
 
 
