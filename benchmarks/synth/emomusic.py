@@ -28,7 +28,7 @@ from .render import rng_for, write_mp3
 
 __all__ = ["DEFAULTS", "plan", "n_items", "render", "format_minsec"]
 
-DEFAULTS = {"seed": 20261205, "sample_rate": 22050, "clip_seconds": 6.0, "n_development": 48, "n_evaluation": 12,
+DEFAULTS = {"seed": 20261205, "sample_rate": 22050, "clip_seconds": 5.0, "n_development": 48, "n_evaluation": 12,
             "noise": 0.25, "valid_share": 0.2, "gain_db": -3.0}
 BPM_RANGE = (64.0, 168.0)
 VELOCITY_RANGE = (35, 120)

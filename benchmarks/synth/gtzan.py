@@ -25,7 +25,7 @@ from .render import rng_for, write_wav
 
 __all__ = ["DEFAULTS", "GENRE_STYLES", "CORRUPT_CLIP", "plan", "n_items", "render"]
 
-DEFAULTS = {"seed": 20261204, "sample_rate": 22050, "clip_seconds": 5.0, "train_per_genre": 5, "valid_per_genre": 2,
+DEFAULTS = {"seed": 20261204, "sample_rate": 22050, "clip_seconds": 4.0, "train_per_genre": 5, "valid_per_genre": 2,
             "test_per_genre": 2, "unlisted_per_genre": 1, "gain_db": -3.0}
 CORRUPT_CLIP = "jazz.00054"
 
