@@ -60,8 +60,8 @@ def test_extraction_skips_and_lists_a_cut_wav(tmp_path):
     good = _write(tmp_path / "good.wav", 2.0)
     bad = _cut(_write(tmp_path / "bad.wav", 2.0), 0.5)
     examples = [Example("good", good, "train", {}), Example("bad", bad, "train", {})]
-    out = extract(load_encoder("mel"), examples, [0], Frontend("clip", 1.0, overlap=0.0), EmbeddingCache(tmp_path / "c"),
-                  progress=False)
+    out = extract(load_encoder("mel"), examples, [0], Frontend("clip", 1.0, overlap=0.0),
+                  EmbeddingCache(tmp_path / "c"), progress=False)
     assert set(out.entries) == {"good"}
     assert [s["id"] for s in out.skipped] == ["bad"]
     assert "truncated" in out.skipped[0]["reason"]

@@ -33,7 +33,8 @@ def _tree(root: Path) -> Path:
             _wav(full / singer / "scales" / folder / f"{s}_scales_{tech}_a.wav", n / 1000)
             n += 1
     # pitfalls: a name with another technique, another singer, no prefix and spaces; a duplicate; a stray folder
-    (full / "female3/scales/vibrato/f3_scales_vibrato_a.wav").rename(full / "female3/scales/vibrato/f3_scales_straight_a.wav")
+    vib = full / "female3/scales/vibrato"
+    (vib / "f3_scales_vibrato_a.wav").rename(vib / "f3_scales_straight_a.wav")
     (full / "male1/scales/belt/m1_scales_belt_a.wav").rename(full / "male1/scales/belt/m2_scales_belt_a.wav")
     (full / "male7/scales/belt/m7_scales_belt_a.wav").rename(full / "male7/scales/belt/scales belt a.wav")
     shutil.copyfile(full / "female1/scales/straight/f1_scales_straight_a.wav",
@@ -74,7 +75,8 @@ def test_misnamed_files_keep_the_folder_label_and_are_reported(tmp_path):
     _tree(tmp_path)
     ix = load_vocalset(tmp_path, "singer")
     problems = {m["id"]: m["problem"] for m in ix.info["misnamed"]}
-    assert problems == {"female3/scales/vibrato/f3_scales_straight_a.wav": "name says technique straight, folder vibrato",
+    assert problems == {"female3/scales/vibrato/f3_scales_straight_a.wav":
+                        "name says technique straight, folder vibrato",
                         "male1/scales/belt/m2_scales_belt_a.wav": "name says singer m2, folder m1",
                         "male7/scales/belt/scales belt a.wav": "no singer prefix"}
     ex = {e.id: e for e in ix.examples}

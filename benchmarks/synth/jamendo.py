@@ -38,8 +38,10 @@ TAG_MAP = {
     "fast": "mood/theme---energetic", "slow": "mood/theme---calm", "loud": "mood/theme---powerful",
     "quiet": "mood/theme---relaxing", "major": "mood/theme---happy", "minor": "mood/theme---sad",
 }
+#: subset -> (file stem, tag prefix of the subset's tags; "" = every tag)
 FILES = {"top50": ("autotagging_top50tags", ""), "genre": ("autotagging_genre", "genre---"),
-         "instrument": ("autotagging_instrument", "instrument---"), "moodtheme": ("autotagging_moodtheme", "mood/theme---")}
+         "instrument": ("autotagging_instrument", "instrument---"),
+         "moodtheme": ("autotagging_moodtheme", "mood/theme---")}
 _FILE_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
 
 

@@ -1,4 +1,4 @@
-"""VocalSet-layout singing set: 20 singers as voice timbres, 10 techniques as articulations (numpy source-filter voices).
+"""VocalSet-layout singing set: 20 singers as voice timbres, 10 techniques as articulations (source-filter voices).
 
 Layout (as ``VocalSet11.zip``)::
 
