@@ -3,6 +3,7 @@ z-scoring) and the synthesised EmoMusic set."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,8 @@ def test_synth_round_trip_and_determinism(tmp_path):
     assert want["valid"] >= 1 and ix.info["odd_segments"] == [] and ix.info["n_missing_audio"] == 0
     first = (tmp_path / "a" / "songs_info.csv").read_text().splitlines()[1]
     assert ", 0.45, 1.3, " in first                     # the min.sec pitfall is written
+    json.dumps(ix.info)                     # records can hold the facts
+    assert len(ix.fingerprint()) == 64     # every target has a canonical form
 
 
 def test_synth_emotion_is_learnable_from_log_mel(tmp_path):

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +12,9 @@ import pytest
 import soundfile as sf
 
 import learnability
+from conftest import shared_or_skip
 from benchmarks.datasets import DatasetLayoutError, find_gtzan_audio, load_gtzan
-from benchmarks.datasets.gtzan import GENRES, read_split_list
+from benchmarks.datasets.gtzan import FILTERED_SIZES, GENRES, read_split_list
 from benchmarks.synth import gtzan as synth_gtzan
 from omar_rq.audio import AudioLoadError, load_audio
 
@@ -140,6 +144,8 @@ def test_synth_round_trip_and_determinism(tmp_path):
             bad.append((e.id, "truncated" in err.reason))
     assert bad == [("jazz.00054", True)]
     assert load_gtzan(tmp_path / "a", split="cv10").counts() == {"": 50}
+    json.dumps(ix.info)                     # records can hold the facts
+    assert len(ix.fingerprint()) == 64     # every target has a canonical form
 
 
 def test_synth_genres_are_learnable_from_log_mel(tmp_path):
@@ -152,3 +158,58 @@ def test_synth_genres_are_learnable_from_log_mel(tmp_path):
     acc = learnability.accuracy([e.audio_path for e in train], [e.target["genre"] for e in train],
                                 [e.audio_path for e in test], [e.target["genre"] for e in test])
     assert acc >= 0.6  # chance 0.1
+
+
+def _spec_gtzan(text: str) -> tuple[dict, set]:
+    """Per-genre (train, valid, test) counts and the 70 excluded clip ids of spec §5."""
+    sec = text[text.index("## 5. Genre"):text.index("## 6.")]
+    counts = {}
+    for line in sec.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] in GENRES:
+            counts[cells[0]] = tuple(int(c) for c in cells[1:])
+    excluded = set()
+    block = sec[sec.index("The 70 excluded clips"):sec.index("**Metric:**")]
+    for line in block.splitlines():
+        m = re.match(r"- (\w+) (.*)", line.strip())
+        if not m or m[1] not in GENRES:
+            continue
+        for part in m[2].split(","):
+            a, _, b = part.strip().partition("–")
+            for k in range(int(a), int(b or a) + 1):
+                excluded.add(f"{m[1]}.{k:05d}")
+    return counts, excluded
+
+
+def test_full_size_split_from_the_spec_counts(tmp_path):
+    """1,000 clips, lists with the published per-genre sizes over the clips the spec does not exclude: the reader gives
+    443 / 197 / 290 and leaves the 70 excluded clips unlisted."""
+    counts, excluded = _spec_gtzan(shared_or_skip("spec", "datasets.md").read_text(encoding="utf-8"))
+    assert len(excluded) == 70 and sum(map(sum, counts.values())) == 930
+    lists = {"train": [], "valid": [], "test": []}
+    for g in GENRES:
+        (tmp_path / "genres" / g).mkdir(parents=True)
+        kept = []
+        for k in range(100):
+            (tmp_path / "genres" / g / f"{g}.{k:05d}.au").touch()   # readers never open audio
+            if f"{g}.{k:05d}" not in excluded:
+                kept.append(f"{g}/{g}.{k:05d}.wav")
+        if g == "jazz":  # jazz.00054 is a training clip in the published list
+            kept.remove("jazz/jazz.00054.wav")
+            kept.insert(0, "jazz/jazz.00054.wav")
+        n_tr, n_va, n_te = counts[g]
+        assert len(kept) == n_tr + n_va + n_te
+        lists["train"] += kept[:n_tr]
+        lists["valid"] += kept[n_tr:n_tr + n_va]
+        lists["test"] += kept[n_tr + n_va:]
+    for s, lines in lists.items():
+        (tmp_path / f"{s}_filtered.txt").write_text("".join(f"{x}\n" for x in sorted(lines)))
+    ix = load_gtzan(tmp_path)
+    assert ix.counts() == FILTERED_SIZES == {"train": 443, "valid": 197, "test": 290}
+    assert ix.info["n_unlisted"] == 70 and ix.info["n_missing_audio"] == 0
+    assert ix.info["known_corrupt"] == ["jazz.00054"]
+    for g in GENRES:
+        assert tuple(sum(1 for e in ix.split(s) if e.target["genre"] == g) for s in ("train", "valid", "test")) == \
+            counts[g]
+    cv = load_gtzan(tmp_path, split="cv10")
+    assert cv.counts() == {"": 1000} and sorted(Counter(cv.info["cv_folds"].values()).values()) == [100] * 10

@@ -3,6 +3,7 @@ Medley-solos-DB set."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,8 @@ def test_synth_round_trip_and_determinism(tmp_path):
         k: v * len(INSTRUMENTS) * 2 for k, v in (("train", 2), ("valid", 1), ("test", 1))}
     assert ix.info["songs_in_several_splits"] == {} and ix.info["n_missing_audio"] == 0
     assert sf.info(str(ix.examples[0].audio_path)).frames == 8192
+    json.dumps(ix.info)                     # records can hold the facts
+    assert len(ix.fingerprint()) == 64     # every target has a canonical form
 
 
 def test_synth_instruments_are_learnable_from_log_mel(tmp_path):

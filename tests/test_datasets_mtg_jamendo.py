@@ -3,6 +3,7 @@ without positives excluded and reported) and the synthesised MTG-Jamendo set."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,8 @@ def test_synth_round_trip_and_determinism(tmp_path):
         sub_ix = load_mtg_jamendo(tmp_path / "a", sub)
         assert len(sub_ix) == sum(any(x.startswith(prefix) for x in t["tags"]) for t in tracks)
         assert all(t.startswith(prefix) for t in sub_ix.label_names + list(sub_ix.info["excluded_tags"]))
+    json.dumps(ix.info)                     # records can hold the facts
+    assert len(ix.fingerprint()) == 64     # every target has a canonical form
 
 
 def test_synth_tags_are_learnable_from_log_mel(tmp_path):

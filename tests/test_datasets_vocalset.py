@@ -3,6 +3,7 @@ splits) and the synthesised VocalSet set."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -129,6 +130,8 @@ def test_synth_round_trip_and_determinism(tmp_path):
                                                                    "no singer prefix"]
     singer = load_vocalset(tmp_path / "a", "singer")
     assert singer.counts() == {"train": 120, "valid": 40, "test": 40}
+    json.dumps(tech.info)                     # records can hold the facts
+    assert len(tech.fingerprint()) == 64     # every target has a canonical form
 
 
 def test_synth_singers_and_techniques_are_learnable_from_log_mel(tmp_path):
