@@ -116,7 +116,8 @@ def load_audio(path: str | os.PathLike, sr: int, mono: bool = True, min_seconds:
 
     Channels are averaged for mono; resampling uses the sinc kernel of :mod:`omar_rq.resample`. Raises
     :class:`AudioLoadError` for a missing, undecodable, empty, truncated (decoded length short of the header's by more
-    than :data:`TRUNCATION_TOLERANCE`) or non-finite file, or one shorter than ``min_seconds``.
+    than :data:`TRUNCATION_TOLERANCE`; for WAV and AU, any frame short of what the raw header's data size promises,
+    :func:`header_frames`) or non-finite file, or one shorter than ``min_seconds``.
     """
     path = Path(path)
     _check_file(path)
