@@ -44,6 +44,17 @@ def _tree(root: Path) -> Path:
     return full
 
 
+def test_name_checks_match_whole_technique_names():
+    from benchmarks.datasets.vocalset import _name_problems
+
+    assert _name_problems("f1_arpeggios_lip_trill_a", "female1", "lip_trill") == []
+    assert _name_problems("f1_arpeggios_lip_trill_a", "female1", "trill") == [
+        "name says technique lip_trill, folder trill"]
+    assert _name_problems("f1_scales_vibrado_a", "female1", "vibrato") == []
+    assert _name_problems("F1 scales vocal_fry e", "female1", "vocal_fry") == []
+    assert _name_problems("m10_excerpts_x", "male10", "spoken") == []   # no technique in the name: nothing to check
+
+
 def test_short_names_and_technique_folders():
     assert [short_singer(s) for s in ("female2", "male10")] == ["f2", "m10"]
     assert normalise_technique("vibrado") == ("vibrato", True)

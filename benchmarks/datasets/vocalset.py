@@ -91,6 +91,7 @@ def _name_problems(stem: str, singer: str, technique: str) -> list[str]:
     if technique:
         joined = "_" + "_".join(tokens) + "_"
         named = [t for t in ALL_TECHNIQUES if f"_{t}_" in joined]
+        named = [t for t in named if not any(t != u and f"_{t}_" in f"_{u}_" for u in named)]  # lip_trill, not trill
         # "vibrado" in a name counts as vibrato, as in the folders
         named += [normalise_technique(t)[0] for t in tokens if normalise_technique(t)[1]]
         if named and technique not in named:
