@@ -55,6 +55,7 @@ def format_minsec(seconds: float) -> str:
 
 def plan(cfg: dict) -> list[dict]:
     """Song records (id, split "development"/"evaluation", artist, bpm, key, mode, velocity, arousal, valence, …)."""
+    cfg = {**DEFAULTS, **cfg}
     rng = rng_for(int(cfg["seed"]), "emomusic-plan")
     n_dev, n_eval = int(cfg["n_development"]), int(cfg["n_evaluation"])
     names = sorted({f"The {_WORDS[i]} {_WORDS[j]}s" for i in range(len(_WORDS)) for j in range(len(_WORDS)) if i != j})
@@ -87,6 +88,7 @@ def plan(cfg: dict) -> list[dict]:
 
 
 def n_items(cfg: dict) -> int:
+    cfg = {**DEFAULTS, **cfg}
     return int(cfg["n_development"]) + int(cfg["n_evaluation"])
 
 

@@ -47,6 +47,7 @@ GENRE_STYLES: dict[str, tuple[Style, tuple[float, float], tuple[str, ...]]] = {
 def plan(cfg: dict) -> list[dict]:
     """Clip records ``{"id", "genre", "split" ("train"/"valid"/"test"/"" unlisted), "bpm", "key", "mode", "seed"}``,
     sorted by id."""
+    cfg = {**DEFAULTS, **cfg}
     rng = rng_for(int(cfg["seed"]), "gtzan-plan")
     sizes = [("train", int(cfg["train_per_genre"])), ("valid", int(cfg["valid_per_genre"])),
              ("test", int(cfg["test_per_genre"])), ("", int(cfg["unlisted_per_genre"]))]
@@ -66,6 +67,7 @@ def plan(cfg: dict) -> list[dict]:
 
 
 def n_items(cfg: dict) -> int:
+    cfg = {**DEFAULTS, **cfg}
     return len(GENRES) * sum(int(cfg[k]) for k in ("train_per_genre", "valid_per_genre", "test_per_genre",
                                                    "unlisted_per_genre"))
 

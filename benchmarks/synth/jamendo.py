@@ -47,6 +47,7 @@ _FILE_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
 
 def plan(cfg: dict) -> list[dict]:
     """Track records (id, split, spec, tags, artist, album, duration), sorted by track id."""
+    cfg = {**DEFAULTS, **cfg}
     rng = rng_for(int(cfg["seed"]), "jamendo-plan")
     n = int(cfg["n_clips"])
     n_valid, n_test = int(round(float(cfg["valid_fraction"]) * n)), int(round(float(cfg["test_fraction"]) * n))
@@ -72,6 +73,7 @@ def plan(cfg: dict) -> list[dict]:
 
 
 def n_items(cfg: dict) -> int:
+    cfg = {**DEFAULTS, **cfg}
     return int(cfg["n_clips"])
 
 

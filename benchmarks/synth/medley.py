@@ -31,6 +31,7 @@ PROGRAMS = {"clarinet": (71, 55, 79), "distorted electric guitar": (30, 52, 76),
 
 
 def plan(cfg: dict) -> list[dict]:
+    cfg = {**DEFAULTS, **cfg}
     rng = rng_for(int(cfg["seed"]), "medley-plan")
     clips, song = [], 0
     for subset, n_songs in cfg["songs_per_subset"].items():
@@ -49,6 +50,7 @@ def plan(cfg: dict) -> list[dict]:
 
 
 def n_items(cfg: dict) -> int:
+    cfg = {**DEFAULTS, **cfg}
     return len(plan(cfg))
 
 

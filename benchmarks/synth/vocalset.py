@@ -52,6 +52,7 @@ def _singer_params(i: int, singer: str) -> dict:
 
 
 def plan(cfg: dict) -> list[dict]:
+    cfg = {**DEFAULTS, **cfg}
     rng = rng_for(int(cfg["seed"]), "vocalset-plan")
     files = []
     for i, singer in enumerate(SINGERS):
@@ -77,6 +78,7 @@ def plan(cfg: dict) -> list[dict]:
 
 
 def n_items(cfg: dict) -> int:
+    cfg = {**DEFAULTS, **cfg}
     return len(SINGERS) * len(TECHNIQUES) * int(cfg["takes_per_technique"])
 
 
