@@ -7,9 +7,15 @@ readers (the GTZAN ``genres/<genre>/…`` tree, id-keyed searches) lives in :mod
 from .base import DatasetIndex, DatasetLayoutError, Example
 from .beats import (BeatAnnotation, BeatFileError, kfold_assignments, load_ballroom, load_beat_dataset, load_beats,
                     load_gtzan_rhythm, read_beats)
+from .emomusic import load_emomusic
+from .gtzan import find_gtzan_audio, load_gtzan
+from .medley_solos import load_medley_solos
 from .mtat import load_mtat
+from .mtg_jamendo import load_mtg_jamendo
 from .nsynth import load_nsynth, stratified_subset
+from .vocalset import load_vocalset
 
 __all__ = ["DatasetIndex", "DatasetLayoutError", "Example", "BeatAnnotation", "BeatFileError", "read_beats",
            "load_beats", "load_gtzan_rhythm", "load_ballroom", "load_beat_dataset", "kfold_assignments", "load_mtat",
-           "load_nsynth", "stratified_subset"]
+           "load_nsynth", "stratified_subset", "load_gtzan", "find_gtzan_audio", "load_emomusic", "load_mtg_jamendo",
+           "load_vocalset", "load_medley_solos"]
