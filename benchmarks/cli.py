@@ -67,6 +67,17 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
 
 
+def _extraction_args(p: argparse.ArgumentParser) -> None:
+    """Options of extraction and storage (``run``, ``reproduce``)."""
+    p.add_argument("--cache-dtype", default="float32", choices=["float32", "float16"],
+                   help="storage precision of cached embeddings (default float32, exact; float16 halves the bytes, "
+                        "relative error <= 2^-11)")
+
+
+def _extraction_options(args) -> dict:
+    return {"cache_dtype": getattr(args, "cache_dtype", "float32")}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: a bad flag prints ``omar-bench <cmd>: error: <why> (see … --help)`` and exits
     with status 2, like every other user error."""
@@ -117,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common_paths(r)
     _model_args(r)
     _adapter_args(r)
+    _extraction_args(r)
 
     v = sub.add_parser("validate", help="check an encoder against the contract (shapes, frame rate, determinism, "
                                         "long inputs, memory)",
@@ -211,7 +223,8 @@ def cmd_run(args) -> int:
         train_subset=args.train_subset, split=args.split, split_dir=args.split_dir,
         checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
         model_options=_model_options(args), weights=args.weights, trust_remote_code=args.trust_remote_code,
-        max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit))
+        max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit,
+        **_extraction_options(args)))
     print(summary(result))
     if args.json:
         best = result.best()
@@ -408,10 +421,11 @@ def user_errors() -> tuple[type, ...]:
     from .registry import CheckpointNotFound, UnknownModel
     from .runner import TooManyBadFiles
     from .tasks import EmptySplit, TooFewTracks, UnknownTask
+    from .cache import DiskFull, Float16Overflow
 
     return (DatasetLayoutError, DataNotFound, TooManyBadFiles, UnknownTask, UnknownModel, CheckpointNotFound,
             ModelNotFound, CheckpointError, ConfigError, EncodecWeightsNotFound, AudioLoadError, TooFewTracks,
-            EmptySplit, UsageError, UnknownName, AdapterError, EncoderContractError)
+            EmptySplit, UsageError, UnknownName, AdapterError, EncoderContractError, DiskFull, Float16Overflow)
 
 
 def main(argv=None) -> int:

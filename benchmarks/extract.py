@@ -11,6 +11,12 @@ Two frontends (protocols.md, "Common probe protocol"):
 
 A file that cannot be decoded (missing, empty, truncated, not audio, NaN) or is too short for one embedding is
 reported (path + reason) and skipped; everything else is extracted.
+
+Data off the device: a clip batch is averaged over time on the encoder's device, so ``(B, C)`` per layer is copied
+instead of ``(B, N, C)`` (the same float32 mean as before: the cached vectors are unchanged). Only the layers still
+missing are asked of the encoder, and on CUDA they are copied into pinned host memory with non-blocking copies.
+``Extraction.busy_seconds`` is the time spent in the encoder's forward passes (CUDA synchronised), so
+``busy_seconds / seconds`` is the share of the extraction the encoder was busy (``encoder_busy_share`` in a record).
 """
 from __future__ import annotations
 
@@ -81,6 +87,7 @@ class Extraction:
     n_computed: int = 0
     n_reused: int = 0
     seconds: float = 0.0
+    busy_seconds: float = 0.0                                # inside the encoder's forward passes
     _layer: int | None = field(default=None, repr=False)
     _arrays: dict = field(default_factory=dict, repr=False)
 
@@ -103,17 +110,21 @@ def _decode(example, sr: int):
 
 def extract(encoder, examples: Sequence, layers: Sequence[int], frontend: Frontend, cache: EmbeddingCache, *,
             batch_seconds: float = 240.0, progress: bool = True,
-            on_entry_written: Callable[[str], None] | None = None) -> Extraction:
+            on_entry_written: Callable[[str], None] | None = None,
+            before: Callable[[list], None] | None = None) -> Extraction:
     """Make sure every example has ``layers`` in the cache; one forward per file for all missing layers.
 
     ``encoder``: a :class:`benchmarks.encoders.Encoder`. ``batch_seconds`` bounds the audio per forward batch (equal
     -length chunks of several files). ``on_entry_written(example_id)`` is called after each entry is written.
+    ``before(todo)`` is called with the ``(example, entry, missing layers)`` still to extract, before any is (the
+    runner's disk-budget check, :mod:`benchmarks.storage`); it may raise to stop the extraction.
+    The entries' frontend key carries the storage precision of ``cache`` (``-f16``) and bf16 autocast (``-bf16``).
     """
     import time
 
     t0 = time.perf_counter()
     layers = sorted(set(int(x) for x in layers))
-    key = frontend.key(encoder.sr) + ("-bf16" if uses_autocast(encoder) else "")  # bf16 vectors kept apart
+    key = frontend.key(encoder.sr) + ("-bf16" if uses_autocast(encoder) else "") + cache.key_suffix
     out = Extraction()
     todo = []  # (example, entry path, missing layers)
     for ex in examples:
@@ -129,6 +140,8 @@ def extract(encoder, examples: Sequence, layers: Sequence[int], frontend: Fronte
         else:
             out.n_reused += 1
             cache.reused += 1
+    if before is not None and todo:
+        before(todo)
     bar = tqdm(total=len(todo), desc=f"extract {encoder.name}", unit="file", disable=not progress or not todo,
                leave=False)
     try:
@@ -157,10 +170,16 @@ def uses_autocast(encoder) -> bool:
     return isinstance(device, torch.device) and device.type == "cuda" and encoder.supports_autocast
 
 
-def forward(encoder, audio: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
-    """The encoder on ``audio (B, T)``: one float32 CPU tensor ``(B, N, C_l)`` per layer. The contract's
-    ``(L, B, N, C)`` tensor is split per layer; a list of per-layer tensors (layers of different widths) is taken
-    as is. On CUDA, an encoder that allows it runs under bf16 autocast (its views stay float32)."""
+def forward(encoder, audio: torch.Tensor, layers: list[int], pool: bool = False,
+            timer: Extraction | None = None) -> list[torch.Tensor]:
+    """The encoder on ``audio (B, T)``: one float32 CPU tensor ``(B, N, C_l)`` per layer (``(B, C_l)``, the mean over
+    time computed on the encoder's device, with ``pool``). The contract's ``(L, B, N, C)`` tensor is split per layer;
+    a list of per-layer tensors (layers of different widths) is taken as is. On CUDA, an encoder that allows it runs
+    under bf16 autocast (its views stay float32), and the results come back through pinned memory. ``timer``
+    accumulates the seconds of the forward pass in ``busy_seconds``."""
+    import time
+
+    t0 = time.perf_counter()
     if uses_autocast(encoder):
         with torch.autocast("cuda", dtype=torch.bfloat16):
             emb = encoder.model.extract_embeddings(audio, layers)
@@ -169,7 +188,20 @@ def forward(encoder, audio: torch.Tensor, layers: list[int]) -> list[torch.Tenso
     parts = list(emb.unbind(0)) if torch.is_tensor(emb) else list(emb)
     if len(parts) != len(layers):
         raise ValueError(f"{encoder.name} returned {len(parts)} layer(s) for {len(layers)} requested")
-    return [p.detach().float().cpu() for p in parts]
+    parts = [p.detach().float() for p in parts]
+    if pool:
+        parts = [p.mean(dim=1) for p in parts]
+    if parts and parts[0].device.type == "cuda":
+        host = [torch.empty(p.shape, dtype=p.dtype, pin_memory=True) for p in parts]
+        for h, p in zip(host, parts):
+            h.copy_(p, non_blocking=True)
+        torch.cuda.current_stream(parts[0].device).synchronize()
+        parts = host
+    else:
+        parts = [p.cpu() for p in parts]
+    if timer is not None:
+        timer.busy_seconds += time.perf_counter() - t0
+    return parts
 
 
 _SKIPPABLE = (ValueError, RuntimeError)  # too short for one embedding, a model that cannot take this input
@@ -194,7 +226,7 @@ def _extract_frames(encoder, todo, cache, out, bar, on_entry_written):
                 out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": reason})
                 continue
             try:
-                emb = forward(encoder, audio[None], missing)
+                emb = forward(encoder, audio[None], missing, timer=out)
             except _SKIPPABLE as e:
                 out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": str(e)})
                 continue
@@ -241,12 +273,12 @@ def _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_w
         for i in range(0, len(items), step):
             batch = items[i:i + step]
             try:
-                emb = forward(encoder, torch.stack([b[2] for b in batch]), layers)  # per layer (b, N, C_l)
+                emb = forward(encoder, torch.stack([b[2] for b in batch]), layers, pool=True, timer=out)
             except _SKIPPABLE as e:
                 for b in batch:
                     failed[b[0]] = str(e)
                 continue
-            pooled = [e.mean(dim=1).numpy() for e in emb]  # per layer (b, C_l)
+            pooled = [e.numpy() for e in emb]  # per layer (b, C_l), averaged over time on the device
             for j, (fi, ci, _) in enumerate(batch):
                 vectors[(fi, ci)] = [p[j] for p in pooled]
     for fi, count in n_chunks.items():
