@@ -30,7 +30,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +84,11 @@ class RunOptions:
     trust_remote_code: bool = False                     # --trust-remote-code (hf:)
     max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION
     cache_dtype: str = "float32"                        # --cache-dtype: float32 | float16 (storage precision)
+    decode_workers: int | None = None                   # --decode-workers (None: 0 on CPU, up to 4 on CUDA)
+    compile: bool = False                               # --compile: torch.compile the encoder's forward
+    devices: int = 1                                    # --devices / --num-nodes / --strategy (benchmarks.distributed)
+    num_nodes: int = 1
+    strategy: str | None = None
     progress: bool = True
     fit_kwargs: dict = field(default_factory=dict)   # overrides of probes.training defaults (max_epochs, …)
 
@@ -202,7 +207,8 @@ def extract_usable(encoder: Encoder, prep: Prepared, layers: list[int], cache: E
     """Stage 3: extract, report skipped files, and fail when too many are unusable."""
     task = prep.task
     ext = extract(encoder, prep.index.examples, layers, task.frontend, cache, progress=opts.progress,
-                  before=lambda todo: disk_budget(encoder, todo, task, cache, layers, opts.progress))
+                  before=lambda todo: disk_budget(encoder, todo, task, cache, layers, opts.progress),
+                  decode_workers=opts.decode_workers)
     for s in ext.skipped[:20]:
         _say(f"  skipped {s['path']}: {s['reason']}", opts.progress)
     if len(ext.skipped) > 20:
@@ -269,19 +275,38 @@ def run(opts: RunOptions) -> RunResult:
     task = get_task(opts.task)
     check_device(opts.device)
     source = locate(opts.model, opts.checkpoint_root)  # a wrong model name fails before any data is read
+    group = _start_group(opts)
+    if group is not None:
+        opts = replace(opts, device=group.device, progress=opts.progress and group.is_main)
     cache = EmbeddingCache(opts.cache_dir or default_cache_dir(), dtype=opts.cache_dtype)
-    data_dir = data_dir_for(task, opts.data_dir, cache_dir=cache.root, progress=opts.progress)
+    data_dir = (group.first_on_main if group is not None else lambda f: f())(
+        lambda: data_dir_for(task, opts.data_dir, cache_dir=cache.root, progress=opts.progress))
     prep = task.load(data_dir, split=opts.split, split_dir=opts.split_dir, train_subset=opts.train_subset,
                      seed=opts.seed)
     encoder = load_encoder(source, device=opts.device, encodec_weights=opts.encodec_weights,
                            options=opts.model_options or None, weights=opts.weights,
                            trust_remote_code=opts.trust_remote_code)
+    if opts.compile:
+        from .extract import compile_encoder
+
+        compile_encoder(encoder)
     check_contract(encoder, cache)
     layers = parse_layers(opts.layers, encoder.num_layers, model=encoder.name)
     _say(f"{encoder.name} ({encoder.kind}, {encoder.num_layers} layers, {encoder.eps:g} emb/s) on {task.name}: "
          f"{len(prep.index.examples)} files in {data_dir}, layers {layers}", opts.progress)
 
+    shared = None
+    if group is not None:   # extraction sharded across ranks; rank 0 alone goes on (benchmarks.distributed)
+        mine = extract(encoder, group.shard(prep.index.examples), layers, task.frontend, cache, progress=False,
+                       before=lambda todo: disk_budget(encoder, todo, task, cache, layers, opts.progress),
+                       decode_workers=opts.decode_workers)
+        shared = group.gather_extraction(mine.n_computed, mine.seconds, mine.busy_seconds)
+        if not group.is_main:
+            return RunResult([], [], encoder, task, mine.skipped, mine.seconds, mine.n_computed, mine.n_reused)
     ext = extract_usable(encoder, prep, layers, cache, opts, data_dir)
+    if shared is not None:
+        ext.n_reused -= shared[0] - ext.n_computed
+        ext.n_computed, ext.seconds, ext.busy_seconds = shared[0], shared[1] + ext.seconds, shared[2]
     # folds are drawn from the usable files, so a skipped file never empties a fold
     usable = prep.restricted(ext.entries)
     folds = task.folds(usable, seed=opts.seed)
@@ -353,6 +378,14 @@ def run(opts: RunOptions) -> RunResult:
     return RunResult(records, paths, encoder, task, ext.skipped, ext.seconds, ext.n_computed, ext.n_reused)
 
 
+def _start_group(opts: RunOptions):
+    if max(1, opts.devices) * max(1, opts.num_nodes) == 1:
+        return None
+    from .distributed import start
+
+    return start(opts.devices, opts.num_nodes, opts.strategy, opts.device)
+
+
 def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:
     """The layers grouped by vector size, in layer order (an encoder's list output may differ in width per layer;
     one batched fit stacks layers of one width)."""
@@ -399,7 +432,8 @@ def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, laye
                     "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused,
                     "encoder_busy_s": round(ext.busy_seconds, 3),
                     "encoder_busy_share": round(ext.busy_seconds / ext.seconds, 3) if ext.seconds > 0 else None,
-                    "cache_dtype": opts.cache_dtype, "device": opts.device, "extraction_precision": "bf16-autocast" if uses_autocast(encoder)
+                    "cache_dtype": opts.cache_dtype, "processes": max(1, opts.devices) * max(1, opts.num_nodes),
+                    "compiled": bool(opts.compile), "device": opts.device, "extraction_precision": "bf16-autocast" if uses_autocast(encoder)
                     else "float32"},
     }
 
