@@ -333,3 +333,36 @@ def test_decoding_in_worker_processes_gives_the_same_entries(tmp_path, nsynth):
     for ex in examples:
         np.testing.assert_array_equal(a.read(ex.id, 0), b.read(ex.id, 0))
     assert 0 < b.busy_seconds <= b.seconds
+
+
+def test_released_workload_script_reports_bytes_and_times(capsys):
+    from benchmarks.perf.released import main
+
+    assert main(["--model", "random-tiny", "--scale", "0.0001", "--tasks", "beats-gtzan", "--json"]) == 0
+    out = capsys.readouterr().out
+    r = json.loads(out.strip().splitlines()[-1])["tasks"][0]
+    assert r["task"] == "beats-gtzan" and r["files"] == 1 and r["layers"] == 4
+    vectors = r["rows"] * r["dim"] * 4 * r["layers"]
+    assert vectors <= r["stored_bytes"] < 1.1 * vectors                 # one float32 copy, plus headers and index
+    assert r["extract_s"] > 0 and r["rtf"] > 0 and 0 < r["encoder_busy_share"] <= 1 and r["probe_floor_s_full"] > 0
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_extraction_bf16_drift_and_pinned_copy_and_bytes(tmp_path):
+    import torch
+
+    from benchmarks.encoders import load_encoder
+    from benchmarks.extract import forward
+
+    enc = load_encoder("random-tiny", device="cuda")
+    audio = (torch.randn(2, enc.sr * 6, generator=torch.Generator().manual_seed(0)) * 0.1).cuda()
+    layers = list(range(enc.num_layers))
+    with torch.inference_mode():
+        f32 = forward(enc, audio, layers, bf16=False)
+        b16 = forward(enc, audio, layers)                                  # autocast on CUDA by default
+        pooled = forward(enc, audio, layers, pool=True)
+    for i in range(len(layers)):
+        assert f32[i].device.type == "cpu" and f32[i].is_pinned()
+        rel = float((b16[i] - f32[i]).norm() / f32[i].norm())
+        assert rel <= BF16_REL_FROBENIUS, rel
+        assert pooled[i].shape == (2, f32[i].shape[-1])
