@@ -62,9 +62,13 @@ class Group:
         return out
 
 
+_LAUNCHED: dict[tuple, Group] = {}
+
+
 def start(devices: int = 1, num_nodes: int = 1, strategy: str | None = None, device: str = "cpu") -> Group | None:
     """Launch the processes (None for a one-process run). ``device`` is the run's ``--device``: ``cpu`` joins CPU
-    processes by gloo, ``cuda`` gives each rank its GPU."""
+    processes by gloo, ``cuda`` gives each rank its GPU. A process launches once: later calls with the same settings
+    (``reproduce``'s cells) reuse the group."""
     from .errors import UsageError
 
     devices, num_nodes = int(devices or 1), int(num_nodes or 1)
@@ -78,8 +82,15 @@ def start(devices: int = 1, num_nodes: int = 1, strategy: str | None = None, dev
     from lightning.fabric import Fabric
 
     accelerator = "cpu" if device == "cpu" else "cuda"
+    key = (devices, num_nodes, strategy, accelerator)
+    if key in _LAUNCHED:
+        return _LAUNCHED[key]
+    if _LAUNCHED:
+        raise UsageError("a process group with other --devices / --num-nodes / --device settings is already running "
+                         "in this process")
     fabric = Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes,
                     strategy="ddp" if strategy == "auto" else strategy)
     fabric.launch()
     dev = str(fabric.device) if accelerator == "cuda" else "cpu"
-    return Group(fabric, fabric.global_rank, fabric.world_size, dev)
+    _LAUNCHED[key] = Group(fabric, fabric.global_rank, fabric.world_size, dev)
+    return _LAUNCHED[key]
