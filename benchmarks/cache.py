@@ -4,12 +4,23 @@ One ``.npz`` per (encoder fingerprint, frontend settings, audio file content), h
 (``layer_<i>``). Asking later for more layers of the same file adds them to its entry, so ``--layers 6`` reuses what
 ``--layers all`` computed, and every task, probe and run sharing a model and frontend shares the entries. Entries are
 written atomically (temporary file + ``os.replace``): an interrupted extraction leaves only complete entries, and a
-re-run computes exactly what is missing.
+re-run computes exactly what is missing. A full disk (``ENOSPC``) while writing an entry removes the partial temporary
+file, keeps every entry already written and raises :class:`DiskFull` (a one-line user error).
+
+The entries are the only copy of the vectors: the per-layer arrays of :mod:`benchmarks.arrays` are an index into
+them (byte offsets of each layer's ``.npy`` member), not a second copy.
+
+Storage precision (``dtype``, ``--cache-dtype``): ``float32`` (default, exact) or ``float16``. A float16 entry holds
+``float16(x)`` (round to nearest even): for ``|x|`` in float16's normal range (6.1e-5 ≤ |x| ≤ 65504) the error is at
+most ``2**-11 * |x|`` (relative 4.9e-4); below it, at most ``2**-25`` (3.0e-8) absolute. A vector with a finite value
+beyond ±65504 cannot be stored as float16 and raises :class:`Float16Overflow` naming the entry and the value.
+float16 entries live under their own frontend key (suffix ``-f16``), so the two precisions never mix.
 
 Layout: ``<root>/embeddings/<fingerprint[:16]>/<frontend key>/<content hash[:2]>/<content hash>.npz``.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import io
@@ -19,11 +30,33 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 DEFAULT_CACHE_ENV = "OMAR_BENCH_CACHE"
+#: Storage precisions of ``--cache-dtype`` and the frontend-key suffix each adds.
+CACHE_DTYPES = {"float32": "", "float16": "-f16"}
+#: float16's largest finite value.
+FLOAT16_MAX = 65504.0
+
+
+class DiskFull(OSError):
+    """The disk filled up (``ENOSPC``) while writing ``path``; what was written before is intact."""
+
+    def __init__(self, path: Path, written: str = "entries written before it are kept"):
+        super().__init__(errno.ENOSPC, f"no space left on the device while writing {path}: {written}, the partial "
+                                       "file was removed; free space (or use --layers / --cache-dtype float16) and run "
+                                       "again to resume")
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+class Float16Overflow(ValueError):
+    """A vector with values beyond float16's range cannot be cached as float16."""
 
 
 def default_cache_dir() -> Path:
@@ -51,10 +84,18 @@ class EmbeddingCache:
     """Entries of per-layer embeddings; see the module docstring. ``computed`` / ``reused`` count this process's
     writes and hits (tests use them to prove a second run extracts nothing)."""
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike | None = None, dtype: str = "float32"):
+        if dtype not in CACHE_DTYPES:
+            raise ValueError(f"cache dtype must be one of {sorted(CACHE_DTYPES)}, got {dtype!r}")
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self.dtype = dtype
         self.computed = 0
         self.reused = 0
+
+    @property
+    def key_suffix(self) -> str:
+        """What the storage precision adds to a frontend key (``""`` for float32, ``"-f16"`` for float16)."""
+        return CACHE_DTYPES[self.dtype]
 
     def entry(self, fingerprint: str, frontend_key: str, audio_hash: str) -> Path:
         return self.root / "embeddings" / fingerprint[:16] / frontend_key / audio_hash[:2] / f"{audio_hash}.npz"
@@ -88,17 +129,35 @@ class EmbeddingCache:
                     data = {k: z[k] for k in z.files if k.startswith("layer_")}
             except (OSError, ValueError, zipfile.BadZipFile):
                 data = {}
-        data.update({f"layer_{k}": np.ascontiguousarray(v) for k, v in arrays.items()})
+        data.update({f"layer_{k}": self._stored(path, k, v) for k, v in arrays.items()})
         data["meta"] = np.array(json.dumps(meta, sort_keys=True))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise DiskFull(path) from None
+            raise
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **data)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as e:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                raise DiskFull(path) from None
             raise
         self.computed += 1
+
+    def _stored(self, path: Path, layer: int, v: np.ndarray) -> np.ndarray:
+        """``v`` at the storage precision (see the module docstring)."""
+        v = np.asarray(v)
+        if self.dtype == "float16" and v.dtype != np.float16:
+            big = np.abs(v[np.isfinite(v)]).max(initial=0.0)
+            if big > FLOAT16_MAX:
+                raise Float16Overflow(f"{path}: layer {layer} has a value of magnitude {big:.4g}, beyond float16's "
+                                      f"range (±{FLOAT16_MAX:g}); use --cache-dtype float32 for this model")
+            v = v.astype(np.float16)
+        return np.ascontiguousarray(v)
 
 
 class CorruptEntry(OSError):
@@ -121,6 +180,42 @@ def _npy_header(header: bytes) -> tuple[tuple, bool, np.dtype, int]:
 def read_layers(path: str | os.PathLike, layers) -> dict[int, np.ndarray]:
     """See :func:`read_layers_crc` (the arrays only)."""
     return read_layers_crc(path, layers)[0]
+
+
+def entry_layout(path: str | os.PathLike, layers) -> dict[int, "MemberLayout"]:
+    """Where each of ``layers`` lies in the entry at ``path``, read and CRC-checked in full (one read of the file):
+    see :class:`MemberLayout`. Raises :class:`CorruptEntry` like :func:`read_layers_crc`."""
+    path = Path(path)
+    want = {int(x) for x in layers}
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CorruptEntry(path, f"cannot read: {e.strerror or e}") from None
+    layout: dict[int, MemberLayout] = {}
+    try:
+        _read_stored_zip(data, want, layout)
+    except _Fallback:
+        raise CorruptEntry(path, "a compressed or zip64 entry (not written by this version); it is recomputed") \
+            from None
+    except (_Damaged, struct.error, ValueError) as e:
+        raise CorruptEntry(path, str(e) or type(e).__name__) from None
+    missing = want - set(layout)
+    if missing:
+        raise CorruptEntry(path, f"layer(s) {sorted(missing)} missing")
+    return layout
+
+
+@dataclass(frozen=True)
+class MemberLayout:
+    """One layer's ``.npy`` member inside an entry: its bytes are ``file[start:start + length]`` (what the zip's
+    CRC-32 ``crc`` covers); the array begins ``offset`` bytes into them, ``shape`` C-order ``dtype`` values."""
+
+    start: int
+    length: int
+    offset: int
+    crc: int
+    shape: tuple
+    dtype: str
 
 
 def read_layers_crc(path: str | os.PathLike, layers) -> tuple[dict[int, np.ndarray], dict[int, int]]:
@@ -159,7 +254,8 @@ class _Damaged(Exception):
     """Raised inside the reader with the reason; :func:`read_layers` turns it into :class:`CorruptEntry`."""
 
 
-def _read_stored_zip(data: bytes, want: set[int]) -> tuple[dict[int, np.ndarray], dict[int, int]]:
+def _read_stored_zip(data: bytes, want: set[int], layout: dict | None = None
+                     ) -> tuple[dict[int, np.ndarray], dict[int, int]]:
     eocd = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
     if eocd < 0:
         raise _Damaged("not a zip file (no end-of-directory record; truncated?)")
@@ -201,6 +297,10 @@ def _read_stored_zip(data: bytes, want: set[int]) -> tuple[dict[int, np.ndarray]
         arr = np.frombuffer(data, dtype=dtype, count=count, offset=start + offset)
         out[layer] = arr.reshape(shape, order="F" if fortran else "C")
         crcs[layer] = crc
+        if layout is not None:
+            if fortran and len(shape) > 1:
+                raise _Fallback()
+            layout[layer] = MemberLayout(start, csize, offset, crc, tuple(shape), dtype.str)
     return out, crcs
 
 

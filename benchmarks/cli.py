@@ -67,6 +67,31 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
 
 
+def _extraction_args(p: argparse.ArgumentParser) -> None:
+    """Options of extraction and storage (``run``, ``reproduce``)."""
+    p.add_argument("--cache-dtype", default="float32", choices=["float32", "float16"],
+                   help="storage precision of cached embeddings (default float32, exact; float16 halves the bytes, "
+                        "relative error <= 2^-11)")
+    p.add_argument("--decode-workers", type=int, default=None,
+                   help="processes decoding audio ahead of the encoder (default: 0 on CPU, up to 4 on CUDA)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the encoder (off by default)")
+    p.add_argument("--devices", type=int, default=1,
+                   help="processes / GPUs per node; extraction is sharded across them, rank 0 probes (default 1)")
+    p.add_argument("--num-nodes", type=int, default=1, help="nodes (with --devices; default 1)")
+    p.add_argument("--strategy", default=None, help="ddp (the default with --devices > 1)")
+
+
+def _is_secondary_rank() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_rank() != 0
+
+
+def _extraction_options(args) -> dict:
+    return {k: getattr(args, k) for k in ("cache_dtype", "decode_workers", "compile", "devices", "num_nodes",
+                                          "strategy") if hasattr(args, k)}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: a bad flag prints ``omar-bench <cmd>: error: <why> (see … --help)`` and exits
     with status 2, like every other user error."""
@@ -114,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common_paths(r)
     _model_args(r)
     _adapter_args(r)
+    _extraction_args(r)
 
     v = sub.add_parser("validate", help="check an encoder against the contract (shapes, frame rate, determinism, "
                                         "long inputs, memory)",
@@ -169,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--quiet", action="store_true")
     _common_paths(rp)
     _model_args(rp)
+    _extraction_args(rp)
 
     d = sub.add_parser("data", help="datasets: `data synth` renders the offline sets in the real layouts")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
@@ -208,7 +235,10 @@ def cmd_run(args) -> int:
         task_options=task_options(args.task, getattr(args, "extra", [])),
         checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
         model_options=_model_options(args), weights=args.weights, trust_remote_code=args.trust_remote_code,
-        max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit))
+        max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit,
+        **_extraction_options(args)))
+    if not result.records:   # a rank other than 0 of a multi-process run: rank 0 reports
+        return 0
     print(summary(result))
     if args.json:
         best = result.best()
@@ -345,7 +375,10 @@ def cmd_reproduce(args) -> int:
                       progress=not args.quiet, probe=args.probe, seed=args.seed, layers=args.layers,
                       cache_dir=args.cache_dir, device=args.device, checkpoint_root=args.checkpoint_root,
                       encodec_weights=args.encodec_weights,
-                      fit_kwargs={"max_epochs": args.max_epochs} if args.max_epochs else {})
+                      fit_kwargs={"max_epochs": args.max_epochs} if args.max_epochs else {},
+                      **_extraction_options(args))
+    if _is_secondary_rank():
+        return 0   # ranks other than 0 of a multi-process reproduction: rank 0 reports
     counts = {s: sum(c.status == s for c in cells) for s in ("done", "ran", "failed")}
     print(f"{args.table}: {counts['ran']} cells run, {counts['done']} already recorded, {counts['failed']} failed",
           file=sys.stderr)
@@ -427,10 +460,11 @@ def user_errors() -> tuple[type, ...]:
     from .registry import CheckpointNotFound, UnknownModel
     from .runner import TooManyBadFiles
     from .tasks import EmptySplit, TooFewTracks, UnknownTask
+    from .cache import DiskFull, Float16Overflow
 
     return (DatasetLayoutError, DataNotFound, TooManyBadFiles, UnknownTask, UnknownModel, CheckpointNotFound,
             ModelNotFound, CheckpointError, ConfigError, EncodecWeightsNotFound, AudioLoadError, TooFewTracks,
-            EmptySplit, UsageError, UnknownName, AdapterError, EncoderContractError)
+            EmptySplit, UsageError, UnknownName, AdapterError, EncoderContractError, DiskFull, Float16Overflow)
 
 
 def main(argv=None) -> int:

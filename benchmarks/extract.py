@@ -11,9 +11,16 @@ Two frontends (protocols.md, "Common probe protocol"):
 
 A file that cannot be decoded (missing, empty, truncated, not audio, NaN) or is too short for one embedding is
 reported (path + reason) and skipped; everything else is extracted.
+
+Data off the device: a clip batch is averaged over time on the encoder's device, so ``(B, C)`` per layer is copied
+instead of ``(B, N, C)`` (the same float32 mean as before: the cached vectors are unchanged). Only the layers still
+missing are asked of the encoder, and on CUDA they are copied into pinned host memory with non-blocking copies.
+``Extraction.busy_seconds`` is the time spent in the encoder's forward passes (CUDA synchronised), so
+``busy_seconds / seconds`` is the share of the extraction the encoder was busy (``encoder_busy_share`` in a record).
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +88,7 @@ class Extraction:
     n_computed: int = 0
     n_reused: int = 0
     seconds: float = 0.0
+    busy_seconds: float = 0.0                                # inside the encoder's forward passes
     _layer: int | None = field(default=None, repr=False)
     _arrays: dict = field(default_factory=dict, repr=False)
 
@@ -94,26 +102,26 @@ class Extraction:
         return self._arrays[example_id]
 
 
-def _decode(example, sr: int):
-    try:
-        return example, load_audio(example.audio_path, sr), None
-    except AudioLoadError as e:
-        return example, None, e.reason
-
-
 def extract(encoder, examples: Sequence, layers: Sequence[int], frontend: Frontend, cache: EmbeddingCache, *,
             batch_seconds: float = 240.0, progress: bool = True,
-            on_entry_written: Callable[[str], None] | None = None) -> Extraction:
+            on_entry_written: Callable[[str], None] | None = None,
+            before: Callable[[list], None] | None = None, decode_workers: int | None = None) -> Extraction:
     """Make sure every example has ``layers`` in the cache; one forward per file for all missing layers.
 
     ``encoder``: a :class:`benchmarks.encoders.Encoder`. ``batch_seconds`` bounds the audio per forward batch (equal
     -length chunks of several files). ``on_entry_written(example_id)`` is called after each entry is written.
+    ``before(todo)`` is called with the ``(example, entry, missing layers)`` still to extract, before any is (the
+    runner's disk-budget check, :mod:`benchmarks.storage`); it may raise to stop the extraction.
+    ``decode_workers``: processes decoding and resampling ahead of the encoder (``None``:
+    :func:`default_decode_workers`; 0: one thread). Clip files are taken in order of size (batching by length).
+    The entries' frontend key carries the storage precision of ``cache`` (``-f16``) and bf16 autocast (``-bf16``).
     """
     import time
 
     t0 = time.perf_counter()
     layers = sorted(set(int(x) for x in layers))
-    key = frontend.key(encoder.sr) + ("-bf16" if uses_autocast(encoder) else "")  # bf16 vectors kept apart
+    key = frontend.key(encoder.sr) + ("-bf16" if uses_autocast(encoder) else "") + cache.key_suffix \
+        + ("-tc" if getattr(encoder, "compiled", False) else "")
     out = Extraction()
     todo = []  # (example, entry path, missing layers)
     for ex in examples:
@@ -129,13 +137,16 @@ def extract(encoder, examples: Sequence, layers: Sequence[int], frontend: Fronte
         else:
             out.n_reused += 1
             cache.reused += 1
+    if before is not None and todo:
+        before(todo)
+    workers = default_decode_workers(encoder) if decode_workers is None else int(decode_workers)
     bar = tqdm(total=len(todo), desc=f"extract {encoder.name}", unit="file", disable=not progress or not todo,
                leave=False)
     try:
         if frontend.mode == "frame":
-            _extract_frames(encoder, todo, cache, out, bar, on_entry_written)
+            _extract_frames(encoder, todo, cache, out, bar, on_entry_written, workers)
         else:
-            _extract_clips(encoder, todo, frontend, cache, out, bar, batch_seconds, on_entry_written)
+            _extract_clips(encoder, todo, frontend, cache, out, bar, batch_seconds, on_entry_written, workers)
     finally:
         bar.close()
     for s in out.skipped:
@@ -148,28 +159,63 @@ def _missing_group_layers(group) -> list[int]:
     return sorted({layer for _, _, missing in group for layer in missing})
 
 
-def uses_autocast(encoder) -> bool:
-    """Whether :func:`forward` runs ``encoder`` under bf16 autocast: on CUDA, for an encoder that allows it. Such
-    vectors differ from float32 ones in the last bits, so they are cached under their own frontend key."""
+def _device(encoder) -> torch.device:
+    """The device ``encoder``'s model runs on (CPU when it does not say)."""
     device = getattr(encoder.model, "device", None)
     if not isinstance(device, torch.device) and isinstance(encoder.model, torch.nn.Module):
         device = next((p.device for p in encoder.model.parameters()), None)
-    return isinstance(device, torch.device) and device.type == "cuda" and encoder.supports_autocast
+    return device if isinstance(device, torch.device) else torch.device("cpu")
 
 
-def forward(encoder, audio: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
-    """The encoder on ``audio (B, T)``: one float32 CPU tensor ``(B, N, C_l)`` per layer. The contract's
-    ``(L, B, N, C)`` tensor is split per layer; a list of per-layer tensors (layers of different widths) is taken
-    as is. On CUDA, an encoder that allows it runs under bf16 autocast (its views stay float32)."""
-    if uses_autocast(encoder):
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+def uses_autocast(encoder) -> bool:
+    """Whether :func:`forward` runs ``encoder`` under bf16 autocast: on CUDA, for an encoder that allows it. Such
+    vectors differ from float32 ones in the last bits, so they are cached under their own frontend key."""
+    return _device(encoder).type == "cuda" and encoder.supports_autocast
+
+
+def compile_encoder(encoder, backend: str = "inductor"):
+    """Run ``encoder``'s forward through ``torch.compile`` (``--compile``; off by default). Compiled kernels may
+    reorder float operations, so the vectors are cached under their own frontend key (``-tc``). Returns ``encoder``."""
+    model = encoder.model
+    model.extract_embeddings = torch.compile(model.extract_embeddings, backend=backend, dynamic=True)
+    encoder.compiled = True
+    return encoder
+
+
+def forward(encoder, audio: torch.Tensor, layers: list[int], pool: bool = False,
+            timer: Extraction | None = None, bf16: bool | None = None) -> list[torch.Tensor]:
+    """The encoder on ``audio (B, T)``: one float32 CPU tensor ``(B, N, C_l)`` per layer (``(B, C_l)``, the mean over
+    time computed on the encoder's device, with ``pool``). The contract's ``(L, B, N, C)`` tensor is split per layer;
+    a list of per-layer tensors (layers of different widths) is taken as is. On CUDA, an encoder that allows it runs
+    under bf16 autocast (its views stay float32), and the results come back through pinned memory. ``timer``
+    accumulates the seconds of the forward pass in ``busy_seconds``. ``bf16`` forces bf16 autocast on or off on the
+    audio's device type (CPU included; ``tests/test_storage.py`` states its drift from float32); ``None`` is
+    :func:`uses_autocast`."""
+    import time
+
+    t0 = time.perf_counter()
+    if uses_autocast(encoder) if bf16 is None else bf16:
+        with torch.autocast(_device(encoder).type, dtype=torch.bfloat16):
             emb = encoder.model.extract_embeddings(audio, layers)
     else:
         emb = encoder.model.extract_embeddings(audio, layers)
     parts = list(emb.unbind(0)) if torch.is_tensor(emb) else list(emb)
     if len(parts) != len(layers):
         raise ValueError(f"{encoder.name} returned {len(parts)} layer(s) for {len(layers)} requested")
-    return [p.detach().float().cpu() for p in parts]
+    parts = [p.detach().float() for p in parts]
+    if pool:
+        parts = [p.mean(dim=1) for p in parts]
+    if parts and parts[0].device.type == "cuda":
+        host = [torch.empty(p.shape, dtype=p.dtype, pin_memory=True) for p in parts]
+        for h, p in zip(host, parts):
+            h.copy_(p, non_blocking=True)
+        torch.cuda.current_stream(parts[0].device).synchronize()
+        parts = host
+    else:
+        parts = [p.cpu() for p in parts]
+    if timer is not None:
+        timer.busy_seconds += time.perf_counter() - t0
+    return parts
 
 
 _SKIPPABLE = (ValueError, RuntimeError)  # too short for one embedding, a model that cannot take this input
@@ -182,41 +228,89 @@ def _write(cache, entry, arrays, meta, out, ex_id, on_entry_written):
         on_entry_written(ex_id)
 
 
-def _extract_frames(encoder, todo, cache, out, bar, on_entry_written):
-    with ThreadPoolExecutor(max_workers=1) as pool:  # decode the next file while the model runs
-        futures = [pool.submit(_decode, ex, encoder.sr) for ex, _, _ in todo[:1]]
-        for i, (ex, entry, missing) in enumerate(todo):
-            _, audio, reason = futures[i].result()
-            if i + 1 < len(todo):
-                futures.append(pool.submit(_decode, todo[i + 1][0], encoder.sr))
-            bar.update(1)
-            if audio is None:
-                out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": reason})
-                continue
-            try:
-                emb = forward(encoder, audio[None], missing)
-            except _SKIPPABLE as e:
-                out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": str(e)})
-                continue
-            arrays = {layer: emb[j][0].numpy() for j, layer in enumerate(missing)}
-            meta = {"n_samples": int(audio.shape[-1]), "sr": encoder.sr, "eps": encoder.eps}
-            _write(cache, entry, arrays, meta, out, ex.id, on_entry_written)
+def default_decode_workers(encoder) -> int:
+    """Decoding processes when none are asked for: none on CPU (a thread decodes ahead; processes would take cores
+    from the encoder), up to 4 when the encoder runs on an accelerator."""
+    if _device(encoder).type == "cpu":
+        return 0
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
-def _extract_clips(encoder, todo, frontend, cache, out, bar, batch_seconds, on_entry_written):
+def _decode_file(path: str, sr: int):
+    """``(audio (T,) float32 numpy or None, reason)``: what a decoding worker returns (picklable)."""
+    try:
+        return load_audio(path, sr).numpy(), None
+    except AudioLoadError as e:
+        return None, e.reason
+
+
+def _decoded(items: list, sr: int, workers: int, ahead: int):
+    """``(audio tensor or None, reason)`` of each ``(example, …)`` of ``items``, in order, decoded ``ahead`` files in
+    advance: in a thread when ``workers`` is 0, else in ``workers`` processes (spawned: no forked torch state)."""
+    from collections import deque
+
+    if workers > 0:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        ahead = max(ahead, 2 * workers)
+    else:
+        pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        queue = deque()
+        it = iter(items)
+        for item in it:
+            queue.append(pool.submit(_decode_file, str(item[0].audio_path), sr))
+            if len(queue) > ahead:
+                break
+        while queue:
+            audio, reason = queue.popleft().result()
+            nxt = next(it, None)
+            if nxt is not None:
+                queue.append(pool.submit(_decode_file, str(nxt[0].audio_path), sr))
+            yield (torch.from_numpy(audio) if audio is not None else None), reason
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _extract_frames(encoder, todo, cache, out, bar, on_entry_written, workers):
+    for (ex, entry, missing), (audio, reason) in zip(todo, _decoded(todo, encoder.sr, workers, 1)):
+        bar.update(1)
+        if audio is None:
+            out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": reason})
+            continue
+        try:
+            emb = forward(encoder, audio[None], missing, timer=out)
+        except _SKIPPABLE as e:
+            out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": str(e)})
+            continue
+        arrays = {layer: emb[j][0].numpy() for j, layer in enumerate(missing)}
+        meta = {"n_samples": int(audio.shape[-1]), "sr": encoder.sr, "eps": encoder.eps}
+        _write(cache, entry, arrays, meta, out, ex.id, on_entry_written)
+
+
+def _extract_clips(encoder, todo, frontend, cache, out, bar, batch_seconds, on_entry_written, workers):
     sr = encoder.sr
     budget = int(batch_seconds * sr)
     chunk = int(round(frontend.chunk_seconds * sr))
     per_group = max(1, budget // max(chunk, 1))  # files per group: about one forward batch of full chunks
+    # batch by length: files of similar size next to each other, so their last (shorter) chunks share batches
+    todo = sorted(todo, key=lambda t: _size(t[0].audio_path))
     groups = [todo[i:i + per_group] for i in range(0, len(todo), per_group)]
-    with ThreadPoolExecutor(max_workers=1) as pool:  # decode the next group while the model runs
-        nxt = pool.submit(lambda g: [_decode(ex, sr) for ex, _, _ in g], groups[0]) if groups else None
-        for gi, group in enumerate(groups):
-            decoded = nxt.result()
-            nxt = pool.submit(lambda g: [_decode(ex, sr) for ex, _, _ in g], groups[gi + 1]) \
-                if gi + 1 < len(groups) else None
-            _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_written)
-            bar.update(len(group))
+    decoded = _decoded(todo, sr, workers, per_group)   # the next group decodes while the model runs
+    for group in groups:
+        got = [(ex, *next(decoded)) for ex, _, _ in group]
+        _run_group(encoder, group, got, frontend, cache, out, budget, on_entry_written)
+        bar.update(len(group))
+    decoded.close()
+
+
+def _size(path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_written):
@@ -241,12 +335,12 @@ def _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_w
         for i in range(0, len(items), step):
             batch = items[i:i + step]
             try:
-                emb = forward(encoder, torch.stack([b[2] for b in batch]), layers)  # per layer (b, N, C_l)
+                emb = forward(encoder, torch.stack([b[2] for b in batch]), layers, pool=True, timer=out)
             except _SKIPPABLE as e:
                 for b in batch:
                     failed[b[0]] = str(e)
                 continue
-            pooled = [e.mean(dim=1).numpy() for e in emb]  # per layer (b, C_l)
+            pooled = [e.numpy() for e in emb]  # per layer (b, C_l), averaged over time on the device
             for j, (fi, ci, _) in enumerate(batch):
                 vectors[(fi, ci)] = [p[j] for p in pooled]
     for fi, count in n_chunks.items():

@@ -103,6 +103,8 @@ def reproduce(table: str, models=None, data_root: str | None = None, results_dir
             result = run(RunOptions(model=cell.model, task=cell.task, data_dir=data_dir,
                                     layers=",".join(map(str, cell.layers)), probe=probe, seed=seed,
                                     results_dir=results_dir, progress=progress, **run_kwargs))
+            if not result.records:   # a rank other than 0 of a multi-process run (benchmarks.distributed)
+                continue
             best = result.best()
             cell.status = "ran"
             key = task.primary.key

@@ -5,9 +5,11 @@ Named stages, each one step:
 1. **locate** the model (cheap: a wrong name fails before any data is read) and the data (:mod:`.data_location`);
 2. **load** the task (:meth:`Task.load` → a ``Prepared`` task: index, options, flags);
 3. **extract** every file's embeddings for all requested layers into the cache (:mod:`.extract`; cached entries are
-   reused, unreadable audio is skipped and listed);
-4. **consolidate** the usable files' vectors into per-layer memory-mappable arrays (:mod:`.arrays`; built once,
-   reused by later runs; a damaged cache entry is reported, deleted and recomputed);
+   reused, unreadable audio is skipped and listed). Before it starts, the bytes it will write and the free space are
+   printed, and a disk that cannot hold them is refused (:mod:`.storage`);
+4. **consolidate** the usable files' entries into a per-layer index (:mod:`.arrays`; the entries stay the only copy
+   of the vectors; built once, reused by later runs; a damaged cache entry, found then or while the probes read it,
+   is reported, deleted and recomputed);
 5. **probe**: for every fold, one batched sweep trains the protocol's grid for every layer and seed at once
    (:func:`probes.training.sweep_layers`, chunked to the memory budget), and the best validation point of each
    (layer, seed) is scored on the test split (:meth:`Task.evaluate`);
@@ -32,7 +34,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +83,12 @@ class RunOptions:
     weights: str | None = None                          # --weights (hear:, py:)
     trust_remote_code: bool = False                     # --trust-remote-code (hf:)
     max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION
+    cache_dtype: str = "float32"                        # --cache-dtype: float32 | float16 (storage precision)
+    decode_workers: int | None = None                   # --decode-workers (None: 0 on CPU, up to 4 on CUDA)
+    compile: bool = False                               # --compile: torch.compile the encoder's forward
+    devices: int = 1                                    # --devices / --num-nodes / --strategy (benchmarks.distributed)
+    num_nodes: int = 1
+    strategy: str | None = None
     progress: bool = True
     fit_kwargs: dict = field(default_factory=dict)   # overrides of probes.training defaults (max_epochs, …)
 
@@ -198,7 +206,9 @@ def extract_usable(encoder: Encoder, prep: Prepared, layers: list[int], cache: E
                    data_dir: Path) -> Extraction:
     """Stage 3: extract, report skipped files, and fail when too many are unusable."""
     task = prep.task
-    ext = extract(encoder, prep.index.examples, layers, task.frontend, cache, progress=opts.progress)
+    ext = extract(encoder, prep.index.examples, layers, task.frontend, cache, progress=opts.progress,
+                  before=lambda todo: disk_budget(encoder, todo, task, cache, layers, opts.progress),
+                  decode_workers=opts.decode_workers)
     for s in ext.skipped[:20]:
         _say(f"  skipped {s['path']}: {s['reason']}", opts.progress)
     if len(ext.skipped) > 20:
@@ -211,16 +221,35 @@ def extract_usable(encoder: Encoder, prep: Prepared, layers: list[int], cache: E
     return ext
 
 
+def disk_budget(encoder: Encoder, todo: list, task: Task, cache: EmbeddingCache, layers: list[int],
+                progress: bool) -> None:
+    """Stage 3's first step: print the bytes the extraction will write and the free space; refuse (one line, exit 2)
+    when they do not fit (:mod:`.storage`)."""
+    from . import storage
+
+    p = storage.plan(encoder, todo, task.frontend, storage.entry_itemsize(cache.dtype))
+    storage.check(p, cache.root, len(layers), say=lambda m: _say(m, progress))
+
+
 def consolidate_healing(encoder: Encoder, prep: Prepared, ext: Extraction, layers: list[int],
                         cache: EmbeddingCache, progress: bool) -> LayerArrays:
-    """Stage 4: per-layer arrays of the usable examples. A cache entry that cannot be read (damaged bytes, a partial
-    copy) is reported, deleted and recomputed, then the arrays are built again: the metrics are those of an
-    undamaged cache."""
+    """Stage 4: the per-layer index of the usable examples. A cache entry that cannot be read (damaged bytes, a
+    partial copy) is reported, deleted and recomputed — while indexing, or later when a probe reads it — then read
+    again: the metrics are those of an undamaged cache."""
     ids = [e.id for e in prep.index.examples if e.id in ext.entries]
+    by_entry = {Path(ext.entries[ex.id]): ex for ex in prep.index.examples if ex.id in ext.entries}
+
+    def heal(path: Path) -> None:
+        print(f"omar-bench: damaged cache entry {path} (bad CRC-32 while reading): deleted, recomputing",
+              file=sys.stderr, flush=True)
+        Path(path).unlink(missing_ok=True)
+        again = extract(encoder, [by_entry[Path(path)]], layers, prep.task.frontend, cache, progress=False)
+        ext.n_computed += again.n_computed
+
     for attempt in range(2):
         bar = tqdm(total=len(ids), desc="consolidate embeddings", unit="file", disable=not progress, leave=False)
         try:
-            return consolidate(cache, ext.entries, ids, layers, progress=bar.update)
+            return consolidate(cache, ext.entries, ids, layers, progress=bar.update, heal=heal)
         except CorruptEntries as e:
             if attempt:
                 raise
@@ -246,18 +275,37 @@ def run(opts: RunOptions) -> RunResult:
     task = get_task(opts.task)
     check_device(opts.device)
     source = locate(opts.model, opts.checkpoint_root)  # a wrong model name fails before any data is read
-    cache = EmbeddingCache(opts.cache_dir or default_cache_dir())
-    data_dir = data_dir_for(task, opts.data_dir, cache_dir=cache.root, progress=opts.progress)
+    group = _start_group(opts)
+    if group is not None:
+        opts = replace(opts, device=group.device, progress=opts.progress and group.is_main)
+    cache = EmbeddingCache(opts.cache_dir or default_cache_dir(), dtype=opts.cache_dtype)
+    data_dir = (group.first_on_main if group is not None else lambda f: f())(
+        lambda: data_dir_for(task, opts.data_dir, cache_dir=cache.root, progress=opts.progress))
     prep = task.load(data_dir, seed=opts.seed, **task.parse_options(opts.task_options))
     encoder = load_encoder(source, device=opts.device, encodec_weights=opts.encodec_weights,
                            options=opts.model_options or None, weights=opts.weights,
                            trust_remote_code=opts.trust_remote_code)
+    if opts.compile:
+        from .extract import compile_encoder
+
+        compile_encoder(encoder)
     check_contract(encoder, cache)
     layers = parse_layers(opts.layers, encoder.num_layers, model=encoder.name)
     _say(f"{encoder.name} ({encoder.kind}, {encoder.num_layers} layers, {encoder.eps:g} emb/s) on {task.name}: "
          f"{len(prep.index.examples)} files in {data_dir}, layers {layers}", opts.progress)
 
+    shared = None
+    if group is not None:   # extraction sharded across ranks; rank 0 alone goes on (benchmarks.distributed)
+        mine = extract(encoder, group.shard(prep.index.examples), layers, task.frontend, cache, progress=False,
+                       before=lambda todo: disk_budget(encoder, todo, task, cache, layers, opts.progress),
+                       decode_workers=opts.decode_workers)
+        shared = group.gather_extraction(mine.n_computed, mine.seconds, mine.busy_seconds)
+        if not group.is_main:
+            return RunResult([], [], encoder, task, mine.skipped, mine.seconds, mine.n_computed, mine.n_reused)
     ext = extract_usable(encoder, prep, layers, cache, opts, data_dir)
+    if shared is not None:
+        ext.n_reused -= shared[0] - ext.n_computed
+        ext.n_computed, ext.seconds, ext.busy_seconds = shared[0], shared[1] + ext.seconds, shared[2]
     # folds are drawn from the usable files, so a skipped file never empties a fold
     usable = prep.restricted(ext.entries)
     folds = task.folds(usable, seed=opts.seed)
@@ -321,6 +369,14 @@ def run(opts: RunOptions) -> RunResult:
     return RunResult(records, paths, encoder, task, ext.skipped, ext.seconds, ext.n_computed, ext.n_reused)
 
 
+def _start_group(opts: RunOptions):
+    if max(1, opts.devices) * max(1, opts.num_nodes) == 1:
+        return None
+    from .distributed import start
+
+    return start(opts.devices, opts.num_nodes, opts.strategy, opts.device)
+
+
 def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:
     """The layers grouped by vector size, in layer order (an encoder's list output may differ in width per layer;
     one batched fit stacks layers of one width)."""
@@ -365,7 +421,10 @@ def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, laye
         "timings": {"extract_s": round(ext.seconds, 3), "probe_s": round(probe_s, 3),
                     "total_s": round(time.perf_counter() - t_start, 3),
                     "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused,
-                    "device": opts.device, "extraction_precision": "bf16-autocast" if uses_autocast(encoder)
+                    "encoder_busy_s": round(ext.busy_seconds, 3),
+                    "encoder_busy_share": round(ext.busy_seconds / ext.seconds, 3) if ext.seconds > 0 else None,
+                    "cache_dtype": opts.cache_dtype, "processes": max(1, opts.devices) * max(1, opts.num_nodes),
+                    "compiled": bool(opts.compile), "device": opts.device, "extraction_precision": "bf16-autocast" if uses_autocast(encoder)
                     else "float32"},
     }
 

@@ -192,13 +192,15 @@ def test_consolidated_arrays_are_reused_and_rebuilt_when_an_entry_changes(tmp_pa
     ids = ["x3", "x1", "x4"]
     a = consolidate(cache, entries, ids, [1])
     np.testing.assert_array_equal(a.take(1, ["x1", "x4"]), np.concatenate([data["x1"][1], data["x4"][1]]))
-    layer_file = a.folder / "layer_1.f32"
+    layer_file = a.folder / "layer_1.idx.npy"
     stamp = layer_file.stat().st_mtime_ns
     consolidate(cache, entries, ids, [1])
     assert layer_file.stat().st_mtime_ns == stamp                      # reused
-    cache.write(entries["x3"], {2: np.zeros((4, 3), np.float32)}, {})  # a layer added: layer 1 unchanged
-    consolidate(cache, entries, ids, [1])
-    assert layer_file.stat().st_mtime_ns == stamp
+    cache.write(entries["x3"], {2: np.zeros((4, 3), np.float32)}, {})  # a layer added: the members moved
+    c = consolidate(cache, entries, ids, [1])                           # indexed again, values unchanged
+    assert layer_file.stat().st_mtime_ns != stamp
+    np.testing.assert_array_equal(c.take(1, ["x3", "x1"]), np.concatenate([data["x3"][1], data["x1"][1]]))
+    assert not list(c.folder.glob("*.f32"))                             # no second copy of the vectors
     new = {1: rng.standard_normal((4, 3)).astype(np.float32)}
     cache.write(entries["x3"], new, {})                                 # layer 1 recomputed: rebuilt
     b = consolidate(cache, entries, ids, [1])
