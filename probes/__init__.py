@@ -3,7 +3,10 @@
 - :mod:`probes.data` — ``ProbeData`` (one split), track-level aggregation, train-split standardisation.
 - :mod:`probes.kinds` — one object per probe kind (multilabel, multiclass, regression, ordinal, framewise,
   framewise-multiclass): loss, activation, target checks, track aggregation, default validation metric, schedule.
-- :mod:`probes.heads` — the linear / one-hidden-layer MLP head.
+- :mod:`probes.spec` — a probe's specification, a split's tensors, a probe's outcome.
+- :mod:`probes.bank` — the linear / one-hidden-layer MLP heads, stacked in banks, and their dropout draws.
+- :mod:`probes.optim` — ``ProbeAdamW``: AdamW with one learning rate per probe.
+- :mod:`probes.flops` — the FLOPs and memory of a fit.
 - :mod:`probes.engine` — the batched engine (many probes in one Lightning ``Trainer.fit``).
 - :mod:`probes.training` — ``fit_probe``, ``sweep`` over ``GRID`` and ``sweep_layers`` on the engine.
 - :mod:`probes.metrics` — tagging, classification, pitch and beat metrics (scikit-learn / mir_eval).

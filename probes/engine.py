@@ -1,6 +1,6 @@
 """The batched probe engine: many probes trained at once, driven by one Lightning ``Trainer.fit``.
 
-A *probe* (:class:`ProbeSpec`) is a head (linear or one-hidden-layer MLP, :mod:`probes.heads`) with its learning
+A *probe* (:class:`ProbeSpec`) is a head (linear or one-hidden-layer MLP, :mod:`probes.bank`) with its learning
 rate, dropout and seed, reading one *input* (a layer) of the stacked inputs ``x (U, N, D)``. One fit trains every
 probe of a list at once: every grid point of a sweep, every layer, every seed.
 
@@ -35,201 +35,35 @@ validation loss; a non-finite score or loss counts as the worst.
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import hashlib
 import logging
 import math
 import warnings
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import lightning as L
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.adam import adam as torch_adam_functional
 
-__all__ = ["ProbeSpec", "Split", "ProbeOutcome", "HeadBank", "fit_many", "round_schedule", "EVAL_ROWS",
-           "derive_seed", "estimate_fit_bytes", "torch_device", "count_flops", "head_flops"]
+from .bank import HeadBank, SubBank, applied_dropout, dropout_threshold, uniform16
+from .flops import add_flops
+from .optim import ProbeAdamW
+from .spec import ProbeOutcome, ProbeSpec, Split, derive_seed, torch_device
+
+__all__ = ["BatchedProbes", "fit_many", "round_schedule", "quiet", "nan_low", "EVAL_ROWS"]
 
 #: Rows per forward pass at validation / prediction time (the same chunking in both, so scores reproduce exactly).
 EVAL_ROWS = 8192
 
 
-@dataclass(frozen=True)
-class ProbeSpec:
-    """One probe: head (``hidden`` = 0 → linear), ``dropout``, AdamW ``lr``, ``seed``, and which input slot of the
-    stacked inputs it reads (``input``, e.g. the index of a layer)."""
-
-    lr: float
-    hidden: int
-    dropout: float
-    seed: int = 0
-    input: int = 0
-
-    def hparams(self) -> dict:
-        return {"lr": float(self.lr), "hidden": int(self.hidden), "dropout": float(self.dropout)}
+def nan_low(v: float | None) -> float:
+    """``v``, or -inf when it is None or not finite (a missing or broken score ranks lowest)."""
+    return -np.inf if v is None or not np.isfinite(v) else v
 
 
-@dataclass
-class Split:
-    """Inputs and targets of one split for the engine.
-
-    ``x``: ``(U, N, D)`` float32 — the same ``N`` rows seen through ``U`` inputs (layers), already standardised;
-    ``y``: ``(N,)`` int classes or ``(N, K)`` float targets, as the probe kind trains on (:mod:`probes.kinds`);
-    ``segments``:
-    ``(T + 1,)`` row offsets of the ``T`` tracks (a track's rows are contiguous).
-    """
-
-    x: torch.Tensor
-    y: torch.Tensor
-    segments: np.ndarray
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.x.shape[1])
-
-
-@dataclass
-class ProbeOutcome:
-    """What a fit returns per probe: its best weights (a one-probe :class:`HeadBank` state, CPU) and its history.
-
-    ``history`` lists ``(round, val_score)``; ``val_losses`` the matching validation losses; ``best_round`` is
-    0-based (-1 if never validated); ``rounds_run`` counts the rounds it trained before it stopped."""
-
-    spec: ProbeSpec
-    state: dict
-    val_score: float
-    best_round: int
-    rounds_run: int
-    history: list = field(default_factory=list)
-    val_losses: list = field(default_factory=list)
-
-
-def derive_seed(seed: int, purpose: str) -> int:
-    """A 63-bit seed for one purpose ("init", "shuffle", "dropout-in", "dropout-hidden") of a probe seed."""
-    return int.from_bytes(hashlib.blake2b(f"{int(seed)}:{purpose}".encode(), digest_size=8).digest(), "little") >> 1
-
-
-def torch_device(device: str) -> tuple[str, int | list[int], torch.device]:
-    """``device`` ("cpu", "cuda", "cuda:N", "gpu") → (Lightning accelerator, devices, torch.device)."""
-    d = torch.device("cuda" if device == "gpu" else device)
-    if d.type == "cpu":
-        return "cpu", 1, d
-    if d.type == "cuda":
-        return "gpu", [d.index or 0], torch.device("cuda", d.index or 0)
-    raise ValueError(f"unsupported device {device!r}; use 'cpu' or 'cuda[:N]'")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# A bank of heads
-# ----------------------------------------------------------------------------------------------------------------
-class HeadBank(nn.Module):
-    """``P`` heads of one shape (``hidden``; 0 = linear) stacked on a leading axis (see :mod:`probes.heads`)::
-
-        linear:  Dropout(p) → Linear(D, K)                      w (P, D, K), b (P, 1, K)
-        MLP:     Linear(D, H) → ReLU → Dropout(p) → Linear(H, K) w1 (P, D, H), b1 (P, 1, H), w2 (P, H, K), b2 (P, 1, K)
-
-    ``forward(x (P, B, D), drop (P, B, D|H) or None)`` → logits ``(P, B, K)``; ``drop`` is the dropout *scale*
-    (0 or 1 / (1 − p) per element), applied to the input (linear) or to the hidden activations (MLP).
-    """
-
-    def __init__(self, in_dim: int, out_dim: int, hidden: int, n: int):
-        super().__init__()
-        self.in_dim, self.out_dim, self.hidden = int(in_dim), int(out_dim), int(hidden)
-        if self.hidden > 0:
-            self.w1 = nn.Parameter(torch.empty(n, in_dim, hidden))
-            self.b1 = nn.Parameter(torch.empty(n, 1, hidden))
-            self.w2 = nn.Parameter(torch.empty(n, hidden, out_dim))
-            self.b2 = nn.Parameter(torch.empty(n, 1, out_dim))
-        else:
-            self.w = nn.Parameter(torch.empty(n, in_dim, out_dim))
-            self.b = nn.Parameter(torch.empty(n, 1, out_dim))
-
-    @property
-    def n(self) -> int:
-        return int(next(iter(self.parameters())).shape[0])
-
-    @property
-    def drop_dim(self) -> int:
-        return self.hidden if self.hidden > 0 else self.in_dim
-
-    def init_probe(self, i: int, seed: int) -> None:
-        """``nn.Linear``'s initialisation (weights and biases U(±1/√fan_in)) for probe ``i``, drawn from a generator
-        seeded by ``seed`` in layer order (weight, bias, weight, bias)."""
-        g = torch.Generator().manual_seed(derive_seed(seed, "init"))
-
-        def draw(rows: int, cols: int, fan_in: int) -> torch.Tensor:
-            bound = 1.0 / math.sqrt(fan_in)
-            return (torch.rand(rows, cols, generator=g, dtype=torch.float32) * 2 - 1) * bound
-
-        with torch.no_grad():
-            if self.hidden > 0:
-                self.w1[i].copy_(draw(self.hidden, self.in_dim, self.in_dim).T)
-                self.b1[i, 0].copy_(draw(1, self.hidden, self.in_dim)[0])
-                self.w2[i].copy_(draw(self.out_dim, self.hidden, self.hidden).T)
-                self.b2[i, 0].copy_(draw(1, self.out_dim, self.hidden)[0])
-            else:
-                self.w[i].copy_(draw(self.out_dim, self.in_dim, self.in_dim).T)
-                self.b[i, 0].copy_(draw(1, self.out_dim, self.in_dim)[0])
-
-    def forward(self, x: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
-        if self.hidden > 0:
-            h = torch.relu(torch.baddbmm(self.b1, x, self.w1))
-            if drop is not None:
-                h = h * drop
-            return torch.baddbmm(self.b2, h, self.w2)
-        if drop is not None:
-            x = x * drop
-        return torch.baddbmm(self.b, x, self.w)
-
-    @torch.no_grad()
-    def keep(self, idx: torch.Tensor) -> None:
-        """Keep only the probes ``idx`` (in that order): parameters sliced in place, gradients dropped (an optimizer
-        keeps its parameter objects; see :meth:`ProbeAdamW.keep_group` for its state)."""
-        for p in self.parameters():
-            p.data = p.data.index_select(0, idx.to(p.device))
-            p.grad = None
-
-    def probe_state(self, i: int) -> dict:
-        """Probe ``i``'s weights as a one-probe bank state (clones, on the bank's device)."""
-        return {k: v[i:i + 1].detach().clone() for k, v in self.state_dict().items()}
-
-
-def head_flops(in_dim: int, hidden: int, out_dim: int) -> tuple[int, int]:
-    """(training flops per row, forward flops per row) of one head: forward ``2(DH + HK)`` (MLP) or ``2DK``
-    (linear); training adds the backward (weight gradients, and the hidden gradient of an MLP; no input gradient)."""
-    if hidden > 0:
-        fwd = 2 * (in_dim * hidden + hidden * out_dim)
-        return fwd + 2 * in_dim * hidden + 4 * hidden * out_dim, fwd
-    fwd = 2 * in_dim * out_dim
-    return 2 * fwd, fwd
-
-
-_FLOPS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("probe_flops", default=None)
-
-
-@contextlib.contextmanager
-def count_flops():
-    """Count the matmul arithmetic every fit does inside the block: yields a dict whose ``"train"`` and ``"eval"``
-    entries grow by the floating-point operations of each training step (forward and backward of the live probes'
-    heads, :func:`head_flops` per row) and of each scoring pass (forwards). The count is exact for the work the
-    engine does (retired probes cost nothing), so ``sum / matmul rate`` is that work's FLOP floor
-    (:mod:`benchmarks.perf.probes`)."""
-    counts = {"train": 0, "eval": 0}
-    token = _FLOPS.set(counts)
-    try:
-        yield counts
-    finally:
-        _FLOPS.reset(token)
-
-
-def _add_flops(kind: str, bank: "HeadBank", rows: int, probes: int | None = None) -> None:
-    """Add ``rows`` rows of ``probes`` probes (default: all of the bank's) to the active :func:`count_flops`."""
-    counts = _FLOPS.get()
-    if counts is not None:
-        train, fwd = head_flops(bank.in_dim, bank.hidden, bank.out_dim)
-        counts[kind] += (bank.n if probes is None else probes) * rows * (train if kind == "train" else fwd)
+def nan_high(v: float | None) -> float:
+    """``v``, or +inf when it is None or not finite (a missing or broken loss ranks highest)."""
+    return np.inf if v is None or not np.isfinite(v) else v
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -295,77 +129,6 @@ class _OneShot(torch.utils.data.Dataset):
 # ----------------------------------------------------------------------------------------------------------------
 # The LightningModule
 # ----------------------------------------------------------------------------------------------------------------
-class ProbeAdamW(torch.optim.Optimizer):
-    """AdamW with one learning rate per probe of stacked parameters (leading axis = probe).
-
-    Each parameter group holds the parameters of one bank and ``lrs``, the learning rate of each of its probes
-    (probes ordered by learning rate). The update is torch's own AdamW (the functional ``torch.optim.adam.adam`` with decoupled
-    weight decay; the fused kernel on CPU and CUDA) applied to each contiguous run of probes sharing a learning rate —
-    3 runs for the 12-point grid — so each probe gets exactly the update a one-probe ``torch.optim.AdamW`` would give
-    it. :meth:`keep_group` drops retired probes from a group's moments.
-    """
-
-    def __init__(self, groups: list[dict], weight_decay: float = 1e-2, betas=(0.9, 0.999), eps: float = 1e-8):
-        super().__init__(groups, {"weight_decay": float(weight_decay), "betas": tuple(betas), "eps": float(eps),
-                                  "lrs": [], "_runs": None})
-        self.n_steps = 0
-
-    @staticmethod
-    def runs(lrs: Sequence[float]) -> list[tuple[int, int, float]]:
-        """``(start, stop, lr)`` of each contiguous run of equal learning rates."""
-        out, start = [], 0
-        for i in range(1, len(lrs) + 1):
-            if i == len(lrs) or lrs[i] != lrs[start]:
-                out.append((start, i, float(lrs[start])))
-                start = i
-        return out
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self.n_steps += 1
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None and p.shape[0] > 0]
-            if not params:
-                continue
-            for p in params:
-                st = self.state[p]
-                if not st:
-                    st["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            dev = params[0].device
-            fused = dev.type in ("cpu", "cuda")
-            runs = group.setdefault("_runs", None)
-            if runs is None or len(runs[0][3]) != len(params):
-                # per run, one step counter per tensor (as torch keeps them); torch increments them in the call
-                runs = group["_runs"] = [(a, b, lr, [torch.tensor(float(self.n_steps - 1), dtype=torch.float32,
-                                                                  device=dev if fused else "cpu") for _ in params])
-                                         for a, b, lr in self.runs(group["lrs"])]
-            for a, b, lr, steps in runs:
-                torch_adam_functional(
-                    [p[a:b] for p in params], [p.grad[a:b] for p in params],
-                    [self.state[p]["exp_avg"][a:b] for p in params],
-                    [self.state[p]["exp_avg_sq"][a:b] for p in params], [], steps, fused=fused,
-                    foreach=None if fused else True, decoupled_weight_decay=True, amsgrad=False,
-                    beta1=group["betas"][0], beta2=group["betas"][1], lr=lr, weight_decay=group["weight_decay"],
-                    eps=group["eps"], maximize=False)
-        return loss
-
-    def keep_group(self, g: int, idx: torch.Tensor, lrs: Sequence[float]) -> None:
-        """After group ``g``'s parameters were sliced to the probes ``idx``: slice their moments the same way."""
-        group = self.param_groups[g]
-        for p in group["params"]:
-            st = self.state.get(p)
-            if st:
-                for k in ("exp_avg", "exp_avg_sq"):
-                    st[k] = st[k].index_select(0, idx.to(st[k].device))
-        group["lrs"] = [float(x) for x in lrs]
-        group["_runs"] = None
-
-
 class BatchedProbes(L.LightningModule):
     """All probes of one fit as one LightningModule (manual optimisation; see the module docstring).
 
@@ -488,7 +251,7 @@ class BatchedProbes(L.LightningModule):
             x = x_step[meta["slot"]].expand(bank.n, b, -1).contiguous() if meta["slot"] is not None else \
                 x_step.index_select(0, meta["slots"])
             logits = bank(x, self._scales(cache, k, b))
-            _add_flops("train", bank, b)
+            add_flops("train", bank, b)
             y = y_step if meta["seed_idx"] is None else y_step.index_select(0, meta["seed_idx"])
             loss = self.kind.loss(logits, y).sum()      # Σ over probes of each probe's mean loss
             total = loss if total is None else total + loss
@@ -527,11 +290,11 @@ class BatchedProbes(L.LightningModule):
             inputs = [self.specs[i].input for i in ids]
             for u in sorted(set(inputs)):
                 sel = [j for j, v in enumerate(inputs) if v == u]
-                sub = bank if len(sel) == bank.n else _SubBank(bank, torch.tensor(sel, device=self.device))
+                sub = bank if len(sel) == bank.n else SubBank(bank, torch.tensor(sel, device=self.device))
                 for start in range(0, n, EVAL_ROWS):
                     x = split.x[u, start:start + EVAL_ROWS]
                     logits = sub(x.expand(len(sel), *x.shape))
-                    _add_flops("eval", bank, x.shape[0], len(sel))
+                    add_flops("eval", bank, x.shape[0], len(sel))
                     y = split.y[start:start + EVAL_ROWS][None]
                     loss = self.kind.loss(logits, y).to(torch.float64) * logits.shape[1]
                     p = self.kind.activation(logits)
@@ -557,7 +320,7 @@ class BatchedProbes(L.LightningModule):
             self.history[i].append((rnd, score))
             self.val_losses[i].append(loss)
             self.rounds_run[i] = rnd + 1
-            key = (_nan_low(score), -_nan_high(loss) if self.tie_break == "loss" else 0.0)
+            key = (nan_low(score), -nan_high(loss) if self.tie_break == "loss" else 0.0)
             if self.best_key[i] is None or key > self.best_key[i]:
                 self.best_key[i], self.best_score[i], self.best_round[i], self.wait[i] = key, score, rnd, 0
                 self.best_state[i] = self._state_of(i)
@@ -605,73 +368,9 @@ class BatchedProbes(L.LightningModule):
                 for i, s in enumerate(self.specs)]
 
 
-class _SubBank(nn.Module):
-    """A read-only view of some probes of a bank (validation of the probes that read one input)."""
-
-    def __init__(self, bank: HeadBank, idx: torch.Tensor):
-        super().__init__()
-        self.bank, self.idx = bank, idx
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bank, idx = self.bank, self.idx
-        if bank.hidden > 0:
-            h = torch.relu(torch.baddbmm(bank.b1[idx], x, bank.w1[idx]))
-            return torch.baddbmm(bank.b2[idx], h, bank.w2[idx])
-        return torch.baddbmm(bank.b[idx], x, bank.w[idx])
-
-
-def dropout_threshold(rate: float) -> int:
-    """int16 threshold of a dropout rate: an element is kept when its uniform int16 draw is ≥ this value."""
-    return int(-32768 + round(float(rate) * 65536))
-
-
-def applied_dropout(rate: float) -> float:
-    """The dropout rate actually applied: ``rate`` rounded to a multiple of 1/65536 (0.2 → 0.199997), because masks
-    come from 16-bit uniform draws (4 per 64-bit random number: a third of the cost of float draws on CPU)."""
-    return round(float(rate) * 65536) / 65536
-
-
-def uniform16(rows: int, cols: int, generator: torch.Generator) -> torch.Tensor:
-    """``(rows, cols)`` independent uniform int16 draws from ``generator`` (64-bit draws split in four)."""
-    n = rows * cols
-    words = torch.randint(-2 ** 63, 2 ** 63 - 1, ((n + 3) // 4,), generator=generator, dtype=torch.int64,
-                          device=generator.device)
-    return words.view(torch.int16)[:n].reshape(rows, cols)
-
-
-def make_adamw(params, weight_decay: float, lr: float = 1e-3) -> torch.optim.AdamW:
-    """torch's AdamW in its fused implementation (one kernel for all tensors: on CPU 9x faster than the default
-    per-tensor loop on a 3 M-parameter sweep), falling back to the multi-tensor one where fused is unsupported."""
-    try:
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, ValueError):
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
-
-
-def _nan_low(v: float) -> float:
-    return -np.inf if v is None or not np.isfinite(v) else v
-
-
-def _nan_high(v: float) -> float:
-    return np.inf if v is None or not np.isfinite(v) else v
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Fitting
 # ----------------------------------------------------------------------------------------------------------------
-def estimate_fit_bytes(specs: Sequence[ProbeSpec], in_dim: int, out_dim: int, batch_size: int,
-                       n_valid: int) -> int:
-    """Bytes a fit of ``specs`` needs beyond its inputs: per probe its weights × 5 (parameters, gradients, two AdamW
-    moments, best copy), its batch activations and its validation outputs (float32)."""
-    total = 0
-    for s in specs:
-        n_par = (in_dim * s.hidden + s.hidden + s.hidden * out_dim + out_dim) if s.hidden else (in_dim * out_dim
-                                                                                                  + out_dim)
-        width = s.hidden or in_dim
-        total += 4 * (5 * n_par + 3 * batch_size * (width + out_dim + in_dim) + 2 * n_valid * out_dim)
-    return total
-
-
 _QUIET_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
 _QUIET_WARNINGS = (r".*does not have many workers.*", r".*smaller than the logging interval.*",
                    r".*GPU available but not used.*", r".*Tensor Cores.*", r".*LeafSpec.*",

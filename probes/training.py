@@ -6,7 +6,7 @@ Protocol (``shared/spec/protocols.md``, "Common probe protocol"):
 - Inputs are standardised per dimension with the TRAIN split's mean/std (:class:`probes.data.Standardizer`), stored
   in the fitted probe and applied again at predict time. This makes one fixed lr grid sensible across encoders whose
   embedding scales differ by orders of magnitude.
-- Head: linear or one-hidden-layer MLP (:mod:`probes.heads`), AdamW (``weight_decay`` default 1e-2, the AdamW
+- Head: linear or one-hidden-layer MLP (:mod:`probes.bank`), AdamW (``weight_decay`` default 1e-2, the AdamW
   default), no lr schedule, mini-batches of ``batch_size`` rows (chunks; *frames* for framewise probes), reshuffled
   every epoch by the probe's seed.
 - Validation after every training epoch (or every ``val_every`` epochs, or every ``steps_per_round`` steps — the
@@ -45,19 +45,17 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from . import batched_metrics as bm
 from .data import ProbeData, Standardizer
-from .engine import (EVAL_ROWS, HeadBank, ProbeOutcome, ProbeSpec, Split, estimate_fit_bytes, fit_many, quiet,
-                     round_schedule, torch_device)
+from .bank import HeadBank
+from .engine import EVAL_ROWS, fit_many, nan_low, quiet, round_schedule
+from .flops import estimate_fit_bytes
+from .spec import ProbeOutcome, ProbeSpec, Split, torch_device
 from .kinds import ProbeKind, get_kind
 
 GRID: dict[str, list] = {"lr": [1e-4, 3e-4, 1e-3], "hidden": [0, 512], "dropout": [0.0, 0.2]}
 
 #: Defaults of the training loop (recorded in every result's ``hyperparameters``).
 DEFAULTS = {"max_epochs": 100, "patience": 10, "batch_size": 256, "weight_decay": 1e-2}
-
-#: Kept for callers of the previous engine: rows per forward pass at validation / prediction time.
-EVAL_BATCH_SIZE = EVAL_ROWS
 
 
 def grid_for(probe: str = "grid", grid: dict | None = None) -> dict:
@@ -95,7 +93,7 @@ def is_batched(fn) -> bool:
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass
 class FittedProbe:
-    """A trained probe (best-validation weights, a one-probe :class:`probes.engine.HeadBank`) with its input
+    """A trained probe (best-validation weights, a one-probe :class:`probes.bank.HeadBank`) with its input
     standardiser.
 
     ``hparams`` is the record's ``hyperparameters`` block: lr, hidden, dropout, weight_decay, batch_size,
@@ -181,7 +179,7 @@ class SweepResult:
 # ProbeData → engine splits
 # ----------------------------------------------------------------------------------------------------------------
 def to_split(kind, data: ProbeData, std: Standardizer) -> Split:
-    """One :class:`probes.engine.Split` (a single input) from a :class:`ProbeData`, standardised by ``std``."""
+    """One :class:`probes.spec.Split` (a single input) from a :class:`ProbeData`, standardised by ``std``."""
     kind = get_kind(kind)
     x, y, _ = kind.flat(data)
     order, seg = kind.row_order(data)
@@ -320,7 +318,7 @@ def sweep_many(kind, train: Split, valid: Split, *, grid: dict | None = None, se
             outs = [o for o in outcomes if o.spec.input == u and o.spec.seed == s]
             best_i = 0
             for i, o in enumerate(outs):
-                if _nan_low(o.val_score) > _nan_low(outs[best_i].val_score):
+                if nan_low(o.val_score) > nan_low(outs[best_i].val_score):
                     best_i = i
             pts = [{**o.spec.hparams(), "val_score": float(o.val_score),
                     "best_epoch": _to_epoch(o.best_round, sched) if sched["unit"] == "epoch" else o.best_round}
@@ -329,10 +327,6 @@ def sweep_many(kind, train: Split, valid: Split, *, grid: dict | None = None, se
                                device=device, num_threads=num_threads, fit_seconds=seconds, **loop)
             results[(u, int(s))] = SweepResult(best=best, best_index=best_i, points=pts, seconds=seconds)
     return results
-
-
-def _nan_low(v: float) -> float:
-    return -np.inf if v is None or not np.isfinite(v) else v
 
 
 def _prepare(kind: ProbeKind, train, valid, val_metric, n_classes, standardizer=None):
@@ -358,7 +352,7 @@ def fit_probe(kind, train: ProbeData, valid: ProbeData, *, lr: float, hidden: in
         "framewise-multiclass")
         See :mod:`probes.kinds` for the shapes of ``train`` / ``valid``.
     lr, hidden, dropout : float, int, float
-        AdamW learning rate; hidden width (0 = linear head); dropout probability (see :mod:`probes.heads`).
+        AdamW learning rate; hidden width (0 = linear head); dropout probability (see :mod:`probes.bank`).
     seed : int
         Seeds everything random of the probe (weights, dropout, shuffling).
     max_epochs, patience, batch_size, weight_decay

@@ -12,7 +12,9 @@ from probes import batched_metrics as bm
 from probes.beat_tracking import PeakFMeasure, beat_targets, interpolate_activation, peak_pick_beats
 from probes.data import ProbeData
 from probes.kinds import get_kind
-from probes.engine import HeadBank, ProbeAdamW, round_schedule
+from probes.bank import HeadBank
+from probes.engine import round_schedule
+from probes.optim import ProbeAdamW
 from probes.metrics import beat_f_measure, classification_metrics, tagging_metrics
 from probes.training import GRID, LayerInputs, fit_probe, grid_points, sweep, sweep_layers
 from test_probes import beat_sequences, clusters, tags
@@ -215,7 +217,7 @@ def test_consolidated_arrays_are_reused_and_rebuilt_when_an_entry_changes(tmp_pa
 
 
 def test_count_flops_counts_each_training_step_and_validation_pass():
-    from probes.engine import count_flops, head_flops
+    from probes.flops import count_flops, head_flops
 
     train, valid = tags(80, 1), tags(30, 2)
     with count_flops() as flops:

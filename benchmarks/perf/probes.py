@@ -23,7 +23,7 @@ epoch cap), so every case does a known amount of arithmetic. Printed, in one run
      what remains if every non-matmul cost (optimizer, dropout, losses, data movement, framework) were zero; the
      targets are stated against it.
    For the beat sets (whose probes stop early at data-dependent steps) the engine counts the arithmetic it actually
-   did (:func:`probes.engine.count_flops`), and the peak floor is that count at the machine's matmul rate.
+   did (:func:`probes.flops.count_flops`), and the peak floor is that count at the machine's matmul rate.
 """
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def gemm_floor(points: list[dict], epochs: int, device: torch.device, n_train: i
 
 def fit_flops(points: list[dict], epochs: int, n_train: int = N_TRAIN, n_valid: int = N_VALID,
               dim: int = DIM, out: int = TAGS) -> float:
-    from probes.engine import head_flops
+    from probes.flops import head_flops
 
     total = 0.0
     for p in points:
@@ -141,7 +141,7 @@ def plain_fit(x_tr, y_tr, x_va, y_va, *, hidden, dropout, lr, epochs, device) ->
     randperm batches, per-epoch validation (chunked forward + the same batched PR-AUC) and a best-weights copy."""
     from probes import batched_metrics as bm
     from probes.data import Standardizer
-    from probes.engine import make_adamw
+    from probes.optim import make_adamw
 
     t0 = time.perf_counter()
     std = Standardizer.fit(x_tr)
@@ -292,7 +292,7 @@ def _peak_rss_mb() -> float:
 
 def _run_beats(task: str, data: Path, device: str, rate: float) -> dict:
     from benchmarks.runner import RunOptions, run
-    from probes.engine import count_flops
+    from probes.flops import count_flops
 
     with tempfile.TemporaryDirectory() as tmp, count_flops() as flops:
         t = time.perf_counter()
@@ -310,7 +310,7 @@ def case_beats(device: str, rate: float) -> dict:
     """Two beat sets end to end with a fresh embedding cache (the rendered audio is reused): ``synth-beats`` (32
     tracks x 24 s, its own split) and a 24-track x 20 s set with 8-fold cross-validation (the issue-11 set, rendered
     by :mod:`benchmarks.perf.gtzan_beats` in the GTZAN layout). The floor is the arithmetic the engine counted
-    (:func:`probes.engine.count_flops`: every training step's and validation pass's head matmuls) at the machine's
+    (:func:`probes.flops.count_flops`: every training step's and validation pass's head matmuls) at the machine's
     peak matmul rate."""
     from benchmarks.cache import default_cache_dir
     from benchmarks.perf.gtzan_beats import render

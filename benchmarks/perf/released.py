@@ -26,7 +26,7 @@ for it, the encoder on every layer, the cache) and prints:
   second, counted once with ``torch.utils.flop_counter.FlopCounterMode`` on a 30 s window, times the audio
   extracted, over the time) and the share of the extraction the encoder was busy;
 - bytes stored (measured on disk: entries + index), and at full size (divided by ``--scale``);
-- the probe stage's FLOP floor at full size (:func:`probes.engine.head_flops` for every training row of the
+- the probe stage's FLOP floor at full size (:func:`probes.flops.head_flops` for every training row of the
   schedule — the 12-point grid, every layer, every fold, 100 epochs for clip tasks, 8,000 steps of 256 frames for
   frame tasks — plus one validation pass per epoch or per 500 steps) over the device's measured matmul rate, and the
   measured time of one epoch of that sweep on the scaled set, every layer (the engine's own FLOP count gives its
@@ -90,7 +90,7 @@ def encoder_flops_per_second(encoder, device) -> float:
 def probe_floor_flops(w: Workload, dim: int, n_layers: int, rows_per_file: float) -> float:
     """The matmul FLOPs of the full-size probe schedule (see the module docstring): half the grid linear, half an
     MLP with 512 hidden units."""
-    from probes.engine import head_flops
+    from probes.flops import head_flops
 
     lin_t, lin_f = head_flops(dim, 0, w.n_out)
     mlp_t, mlp_f = head_flops(dim, 512, w.n_out)
@@ -133,10 +133,11 @@ def tree_bytes(root: Path) -> int:
 def measure(w: Workload, encoder, args, work: Path, rate: float, flops_per_s: float) -> dict:
     import torch
 
+    from probes.kinds import get_kind
     from benchmarks.arrays import consolidate
     from benchmarks.cache import EmbeddingCache
     from benchmarks.extract import Frontend, extract
-    from probes.engine import count_flops
+    from probes.flops import count_flops
     from probes.training import LayerInputs, sweep_layers
 
     n = max(1, int(round(w.files * args.scale)))
@@ -158,7 +159,7 @@ def measure(w: Workload, encoder, args, work: Path, rate: float, flops_per_s: fl
 
     def targets(split_ids):
         rows = int(arrays.counts(split_ids).sum())
-        if w.kind in ("multiclass", "framewise-multiclass"):
+        if get_kind(w.kind).target_dtype == torch.long:  # class ids
             return rng.integers(0, w.n_out, rows)
         return (rng.random((rows, w.n_out)) < 0.2).astype(np.float32)
 
