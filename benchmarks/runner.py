@@ -11,7 +11,7 @@ Named stages, each one step:
    of the vectors; built once, reused by later runs; a damaged cache entry, found then or while the probes read it,
    is reported, deleted and recomputed);
 5. **probe**: for every fold, one batched sweep trains the protocol's grid for every layer and seed at once
-   (:func:`probes.training.sweep_layers`, chunked to the memory budget), and the best validation point of each
+   (:func:`probes.layers.sweep_layers`, chunked to the memory budget), and the best validation point of each
    (layer, seed) is scored on the test split (:meth:`Task.evaluate`);
 6. **record** one JSON record per layer (:mod:`.records`).
 
@@ -90,7 +90,7 @@ class RunOptions:
     num_nodes: int = 1
     strategy: str | None = None
     progress: bool = True
-    fit_kwargs: dict = field(default_factory=dict)   # overrides of probes.training defaults (max_epochs, …)
+    fit_kwargs: dict = field(default_factory=dict)   # overrides of probes.grid.DEFAULTS (max_epochs, …)
 
 
 @dataclass
@@ -269,7 +269,8 @@ def consolidate_healing(encoder: Encoder, prep: Prepared, ext: Extraction, layer
 
 def run(opts: RunOptions) -> RunResult:
     """Run ``opts.model`` on ``opts.task`` (see module docstring); write and return the records."""
-    from probes.training import batched, grid_for, grid_points
+    from probes.grid import grid_for, grid_points
+    from probes.validation import batched
 
     t_start = time.perf_counter()
     task = get_task(opts.task)
@@ -325,7 +326,7 @@ def run(opts: RunOptions) -> RunResult:
     bar = tqdm(total=len(layers) * len(folds), desc=f"probe sweeps ({len(grid_points(grid))} points x "
                                                     f"{len(seeds)} seed(s))", unit="layer-fold",
                disable=not opts.progress, leave=False)
-    from probes.training import LayerInputs, sweep_layers
+    from probes.layers import LayerInputs, sweep_layers
 
     for fold in folds:
         parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}

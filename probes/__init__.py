@@ -8,7 +8,9 @@
 - :mod:`probes.optim` — ``ProbeAdamW``: AdamW with one learning rate per probe.
 - :mod:`probes.flops` — the FLOPs and memory of a fit.
 - :mod:`probes.engine` — the batched engine (many probes in one Lightning ``Trainer.fit``).
-- :mod:`probes.training` — ``fit_probe``, ``sweep`` over ``GRID`` and ``sweep_layers`` on the engine.
+- :mod:`probes.grid` — the probe grid and the loop's defaults; :mod:`probes.validation` — the two forms of validation metric.
+- :mod:`probes.training` — ``fit_probe``, ``sweep`` and ``sweep_many`` on the engine; :mod:`probes.fitted` — the fitted
+  probe and a sweep's result; :mod:`probes.layers` — ``sweep_layers``, many layers in bounded memory.
 - :mod:`probes.metrics` — tagging, classification, pitch and beat metrics (scikit-learn / mir_eval).
 - :mod:`probes.beat_tracking` — frame-time convention, beat targets, interpolation to 100 fps, DBN / peak picking.
 

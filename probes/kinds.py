@@ -65,7 +65,7 @@ class StepSchedule:
     max_steps: int = 8_000
 
     def fit_kwargs(self) -> dict:
-        """The :func:`probes.training.sweep_layers` keyword arguments of this schedule."""
+        """The :func:`probes.layers.sweep_layers` keyword arguments of this schedule."""
         return {"steps_per_round": self.steps_per_round, "max_steps": self.max_steps,
                 "patience_steps": self.patience_steps}
 

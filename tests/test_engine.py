@@ -16,7 +16,9 @@ from probes.bank import HeadBank
 from probes.engine import round_schedule
 from probes.optim import ProbeAdamW
 from probes.metrics import beat_f_measure, classification_metrics, tagging_metrics
-from probes.training import GRID, LayerInputs, fit_probe, grid_points, sweep, sweep_layers
+from probes.grid import GRID, grid_points
+from probes.layers import LayerInputs, sweep_layers
+from probes.training import fit_probe, sweep
 from test_probes import beat_sequences, clusters, tags
 
 KW = dict(max_epochs=12, patience=4, batch_size=32)

@@ -11,12 +11,12 @@ import pytest
 import torch
 from sklearn.metrics import r2_score
 
-from probes import batched_metrics as bm
 from probes.data import ProbeData
 from probes.kinds import (FRAME_SCHEDULE, FRAMEWISE, FRAMEWISE_MULTICLASS, KINDS, MULTICLASS, MULTILABEL, ORDINAL,
                           REGRESSION, get_kind, r2_uniform)
 from probes.ordinal import BatchedMacroMSE, ordinal_targets
-from probes.training import batched, fit_probe, sweep
+from probes.training import fit_probe, sweep
+from probes.validation import batched
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,8 @@ from probes.beat_tracking import beat_targets
 from probes.data import ProbeData, aggregate_by_group
 from probes.kinds import get_kind
 from probes.metrics import classification_metrics, tagging_metrics
-from probes.training import GRID, fit_probe, grid_for, grid_points, sweep
+from probes.grid import GRID, grid_for, grid_points
+from probes.training import fit_probe, sweep
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ def engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device) -> tuple[float, o
 # ---------------------------------------------------------------------------------------------------------------
 def case_fits(device: str, epochs: int, rate: float, x_tr, y_tr, x_va, y_va, repeats: int = 2) -> dict:
     """Cases 1, 2 and their floors; each timing is the best of ``repeats`` runs (the least disturbed)."""
-    from probes.training import GRID, grid_points
+    from probes.grid import GRID, grid_points
 
     out = {}
     dev = torch.device(device)
@@ -225,7 +225,7 @@ def case_layers(device: str, epochs: int, rate: float, n_layers: int, threads: i
            "--layer-epochs", str(epochs)] + (["--threads", str(threads)] if threads else [])
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     info = json.loads(res.stdout.strip().splitlines()[-1])
-    from probes.training import GRID, grid_points
+    from probes.grid import GRID, grid_points
 
     floor = n_layers * fit_flops(grid_points(GRID), epochs) / rate
     gfloor = n_layers * gemm_floor(grid_points(GRID), epochs, torch.device(device))
@@ -239,7 +239,8 @@ def case_layers(device: str, epochs: int, rate: float, n_layers: int, threads: i
 
 
 def _layers_child(n_layers: int, device: str, epochs: int) -> None:
-    from probes.training import GRID, LayerInputs, sweep_layers
+    from probes.grid import GRID
+    from probes.layers import LayerInputs, sweep_layers
 
     x_tr, y_tr = mtat_like(N_TRAIN, 1)
     x_va, y_va = mtat_like(N_VALID, 2)

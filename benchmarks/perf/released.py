@@ -138,7 +138,7 @@ def measure(w: Workload, encoder, args, work: Path, rate: float, flops_per_s: fl
     from benchmarks.cache import EmbeddingCache
     from benchmarks.extract import Frontend, extract
     from probes.flops import count_flops
-    from probes.training import LayerInputs, sweep_layers
+    from probes.layers import LayerInputs, sweep_layers
 
     n = max(1, int(round(w.files * args.scale)))
     examples = write_audio(work / "audio" / w.name, w, n)
