@@ -185,3 +185,35 @@ def holm(p_values: list[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p))
         out[i] = running
     return out
+
+
+BEST, NOT_WORSE = "★", "≈"
+
+
+def column_marks(task, entries: list[tuple[float, Tracks | None]], lower_is_better: bool,
+                 metric: str) -> list[str]:
+    """Marks of one table column: ``entries`` = per cell (measured value, per-track arrays or None). The best value
+    gets :data:`BEST`; every other cell whose paired test against the best is not significant at :data:`ALPHA`
+    after Holm's correction over the column's comparisons gets :data:`NOT_WORSE`. Cells that cannot be paired with
+    the best (no sidecar, other tracks) get no mark and are not counted in the correction. Ties for best are all
+    marked best."""
+    if not entries:
+        return []
+    oriented = [-v if lower_is_better else v for v, _ in entries]
+    top = max(oriented)
+    best = oriented.index(top)
+    marks = [BEST if o == top else "" for o in oriented]
+    best_tracks = entries[best][1]
+    tested, ps = [], []
+    for i, (_, tracks) in enumerate(entries):
+        if marks[i] or best_tracks is None or tracks is None or task is None:
+            continue
+        try:
+            ps.append(paired(task, best_tracks, tracks, metric).p_value)
+        except NotPaired:
+            continue
+        tested.append(i)
+    for i, p in zip(tested, holm(ps)):
+        if not math.isnan(p) and p >= ALPHA:
+            marks[i] = NOT_WORSE
+    return marks
