@@ -109,8 +109,21 @@ def _percentiles(values: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+_MEMO: dict[tuple, tuple[Tracks, dict]] = {}
+
+
 def intervals(task, tracks: Tracks, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> dict[str, Interval]:
-    """Every metric the record's per-track arrays determine, with its interval and seed spread."""
+    """Every metric the record's per-track arrays determine, with its interval and seed spread (remembered per
+    ``tracks`` object: the tables, the curves and ``compare`` ask for the same record's intervals)."""
+    key = (task.name, id(tracks), n_resamples, seed)
+    if key in _MEMO and _MEMO[key][0] is tracks:
+        return _MEMO[key][1]
+    out = _intervals(task, tracks, n_resamples, seed)
+    _MEMO[key] = (tracks, out)
+    return out
+
+
+def _intervals(task, tracks: Tracks, n_resamples: int, seed: int) -> dict[str, Interval]:
     sizes = {f: len(ids) for f, ids in tracks.fold_ids().items()}
     point_runs = _per_run(task, tracks, _identity(tracks))
     point = _mean_runs(point_runs)
