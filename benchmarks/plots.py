@@ -201,7 +201,10 @@ def layer_curve_svg(task: str, metric: str, series: dict[str, list[tuple]], lowe
     ax.set_xlabel("layer (0-based block index)")
     ax.set_ylabel(f"{metric} (test{', lower is better' if lower_is_better else ''})")
     ax.set_title(f"{task}: {metric} per layer (band = 95 % bootstrap interval)", fontsize="medium")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    layers = sorted({p[0] for pts in series.values() for p in pts})
+    if layers:
+        ax.set_xticks(layers if len(layers) <= 13 else layers[::max(1, len(layers) // 12)])
+        ax.set_xlim(layers[0] - 0.5, layers[-1] + 0.5)
     ax.grid(alpha=0.3)
     if drawn:
         _legend(ax, drawn)

@@ -276,7 +276,9 @@ def render(records: Iterable[dict], out: Path, registry: Registry | None = None)
     links = _copy_records(merged, out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # sidecar problems: the CLI's table command reports them
-        tables = [t for t in build_tables(records, registry) if t.rows]
+        built = [t for t in build_tables(records, registry) if t.rows]
+        tables = [t for t in built if any(c.measured is not None for c in t.cells.values())]
+        unmeasured = [t.definition.title for t in built if t not in tables]
         if not any(t.name == "all" for t in tables) and merged:
             tables += build_tables(records, registry, ["all"])
         curves = _layer_curves(tables, merged, registry)
@@ -292,6 +294,8 @@ def render(records: Iterable[dict], out: Path, registry: Registry | None = None)
         f"<nav><ul>{toc}<li><a href=\"#curves\">Layer curves</a></li><li><a href=\"#protocols\">Protocols</a></li>"
         "<li><a href=\"#provenance\">Provenance</a></li></ul></nav>",
         "<h2 id=\"tables\">Tables</h2>", *(_table_html(t, links) for t in tables),
+        (f'<p class="note">Not shown, no measured cell yet: {_e(", ".join(unmeasured))} (their published '
+         "references are in <code>results/reference/</code>).</p>" if unmeasured else ""),
         "<h2 id=\"curves\">Layer curves</h2>", *(curves or ['<p class="note">No records.</p>']),
         "<h2 id=\"protocols\">Protocols</h2>", *_protocol_cards(merged),
         "<h2 id=\"provenance\">Provenance</h2>", _provenance(merged, links),
