@@ -100,6 +100,19 @@ def distributions(task, tracks: Tracks, idx: dict) -> dict[str, np.ndarray]:
     return _mean_runs(_per_run(task, tracks, idx))
 
 
+_DIST: dict[tuple, tuple[Tracks, dict]] = {}
+
+
+def _own_distributions(task, tracks: Tracks, n_resamples: int, seed: int) -> dict[str, np.ndarray]:
+    """:func:`distributions` on the record's own resamples, remembered per ``tracks`` object (the interval and every
+    paired test of a record on the same tracks in the same order share them)."""
+    key = (task.name, id(tracks), n_resamples, seed)
+    if key not in _DIST or _DIST[key][0] is not tracks:
+        sizes = {f: len(ids) for f, ids in tracks.fold_ids().items()}
+        _DIST[key] = (tracks, distributions(task, tracks, fold_resamples(sizes, n_resamples, seed)))
+    return _DIST[key][1]
+
+
 def _percentiles(values: np.ndarray) -> tuple[float, float]:
     v = values[np.isfinite(values)]
     if v.size < 0.5 * values.size or v.size == 0:   # a metric undefined on most resamples has no interval
@@ -127,7 +140,7 @@ def _intervals(task, tracks: Tracks, n_resamples: int, seed: int) -> dict[str, I
     sizes = {f: len(ids) for f, ids in tracks.fold_ids().items()}
     point_runs = _per_run(task, tracks, _identity(tracks))
     point = _mean_runs(point_runs)
-    dist = distributions(task, tracks, fold_resamples(sizes, n_resamples, seed))
+    dist = _own_distributions(task, tracks, n_resamples, seed)
     seeds = sorted(set(tracks.seeds))
     by_seed = [_mean_runs(point_runs, [i for i, s in enumerate(tracks.seeds) if s == sd]) for sd in seeds]
     out = {}
@@ -176,14 +189,18 @@ def p_value(diffs: np.ndarray) -> float:
 def paired(task, a: Tracks, b: Tracks, metric: str, n_resamples: int = N_RESAMPLES,
            seed: int = SEED) -> Comparison:
     """A paired bootstrap of A − B on ``metric`` over the same resamples of the shared test tracks."""
-    b = align(a, b)
+    original, b = b, align(a, b)
     sizes = {f: len(ids) for f, ids in a.fold_ids().items()}
     point_a, point_b = _mean_runs(_per_run(task, a, _identity(a))), _mean_runs(_per_run(task, b, _identity(a)))
     if metric not in point_a or metric not in point_b:
         raise NotPaired(f"metric {metric!r} cannot be recomputed from both records' per-track arrays "
                         f"(A has {', '.join(point_a) or 'none'})")
-    idx = fold_resamples(sizes, n_resamples, seed)
-    d = _mean_runs(_per_run(task, a, idx))[metric] - _mean_runs(_per_run(task, b, idx))[metric]
+    dist_a = _own_distributions(task, a, n_resamples, seed)
+    if (b.folds, b.ids) == (original.folds, original.ids):   # same folds, same order: B's own resamples are A's
+        dist_b = _own_distributions(task, original, n_resamples, seed)
+    else:
+        dist_b = distributions(task, b, fold_resamples(sizes, n_resamples, seed))
+    d = dist_a[metric] - dist_b[metric]
     lo, hi = _percentiles(d)
     va, vb = float(point_a[metric][0]), float(point_b[metric][0])
     return Comparison(metric, va, vb, va - vb, lo, hi, p_value(d), sum(sizes.values()), n_resamples, seed)

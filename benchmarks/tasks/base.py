@@ -215,7 +215,11 @@ class Task:
             import sklearn
 
             # the inputs were checked by the run; scikit-learn's per-call validation would dominate 1000 resamples
-            with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+            with sklearn.config_context(skip_parameter_validation=True, assume_finite=True), \
+                    warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+                # a resample may lack a class the predictions have (balanced accuracy warns), or be constant
+                warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
                 rows = [self.corpus_metrics(**{k: v[i] for k, v in corpus.items()}) for i in idx]
             for key in rows[0]:
                 if all(isinstance(r.get(key), (float, int, np.floating)) and not isinstance(r.get(key), bool)
