@@ -306,7 +306,11 @@ def render(records: Iterable[dict], out: Path, registry: Registry | None = None)
 
 def write_report(out: str | os.PathLike, records: Iterable[dict], registry: Registry | None = None) -> Path:
     """Write ``out/index.html`` and the records it links to; returns the page's path."""
+    from benchmarks.errors import UsageError
+
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder (the report is a folder: index.html + records/)")
     out.mkdir(parents=True, exist_ok=True)
     text = render(records, out, registry)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".html", dir=out)

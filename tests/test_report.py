@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(data: Path, results: Path, cache: Path, model: str, task: str, *extra: str) -> None:
     assert cli(["run", "--model", model, "--task", task, "--data-dir", str(data), "--cache-dir", str(cache),
-                "--results-dir", str(results), "--max-epochs", "10", "--quiet", *extra]) == 0
+                "--results-dir", str(results), "--max-epochs", "6", "--probe", "linear", "--quiet", *extra]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def results(tmp_path_factory) -> Path:
     nsynth, mtat = write_nsynth(root / "nsynth", pitches=range(48, 54)), write_mtat(root / "mtat")
     res, cache = root / "results", root / "cache"
     _run(nsynth, res, cache, "mel", "nsynth-pitch")
-    _run(nsynth, res, cache, "random-tiny", "nsynth-pitch", "--layers", "1,3")
+    _run(nsynth, res, cache, "random-tiny", "nsynth-pitch", "--layers", "0,1")
     _run(mtat, res, cache, "mel", "mtat")
     old = json.loads(next((res / "records" / "mel" / "mtat").glob("*.json")).read_text())
     del old["tracks"]
@@ -206,4 +206,16 @@ def test_report_in_headless_chromium(site, browser, tmp_path):
     phone = browser.screenshot(tmp_path / "phone.png", 390, 844, mobile=True)
     assert _png_size(desktop)[0] == 1280 and _png_size(phone)[0] == 390
     assert desktop.stat().st_size > 10_000 and phone.stat().st_size > 5_000
+    # printing: the print style sheet gives a PDF with the tables and figures
+    import base64
+
+    pdf = base64.b64decode(browser.call("Page.printToPDF", printBackground=False)["data"])
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
     assert browser.console_errors == []
+
+
+def test_report_out_must_be_a_folder(results, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert cli(["report", "--out", str(tmp_path / "file"), "--results-dir", str(results)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not a folder" in err and len(err.splitlines()) == 1
