@@ -369,6 +369,7 @@ def cmd_compare(args) -> int:
     from .errors import UsageError
     from .leaderboard import choose_record
     from .plots import primary_metric
+    from .runner import default_results_dir
     from .tasks import get_task
 
     task = get_task(args.task)
@@ -380,7 +381,7 @@ def cmd_compare(args) -> int:
         if rec is None:
             raise UsageError(f"no record of {model} on {args.task} with {metric}"
                              + (f" at layer {args.layer}" if args.layer is not None else "")
-                             + f" in {Path(args.results_dir or 'results') / 'records'}")
+                             + f" in {Path(args.results_dir or default_results_dir()) / 'records'}")
         with _w.catch_warnings(record=True) as caught:
             _w.simplefilter("always", sidecar.SidecarWarning)
             tracks = sidecar.load(rec)
@@ -391,7 +392,7 @@ def cmd_compare(args) -> int:
     (na, ra, ta), (nb, rb, tb) = chosen
     c = stats.paired(task, ta, tb, metric)
     lower = task.primary.lower_is_better if metric == task.primary.key else False
-    ia, ib = stats.intervals(task, ta).get(metric), stats.intervals(task, stats.align(ta, tb)).get(metric)
+    ia, ib = stats.intervals(task, ta).get(metric), stats.intervals(task, tb).get(metric)
     print(f"{args.task}: {metric} on {c.n_tracks} shared test tracks ({len(set(ta.folds))} fold(s)); paired bootstrap, "
           f"{c.n_resamples} resamples, seed {c.seed}" + ("; lower is better" if lower else ""))
     for tag, name, rec, v, iv in (("A", na, ra, c.value_a, ia), ("B", nb, rb, c.value_b, ib)):
