@@ -392,7 +392,7 @@ def cmd_compare(args) -> int:
     (na, ra, ta), (nb, rb, tb) = chosen
     c = stats.paired(task, ta, tb, metric)
     lower = task.primary.lower_is_better if metric == task.primary.key else False
-    ia, ib = stats.intervals(task, ta).get(metric), stats.intervals(task, tb).get(metric)
+    ia, ib = (stats.intervals(task, t, metrics=[metric]).get(metric) for t in (ta, tb))
     print(f"{args.task}: {metric} on {c.n_tracks} shared test tracks ({len(set(ta.folds))} fold(s)); paired bootstrap, "
           f"{c.n_resamples} resamples, seed {c.seed}" + ("; lower is better" if lower else ""))
     for tag, name, rec, v, iv in (("A", na, ra, c.value_a, ia), ("B", nb, rb, c.value_b, ib)):

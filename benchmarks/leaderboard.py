@@ -344,7 +344,7 @@ def _with_statistics(defn: TableDef, rows, cells: dict) -> dict:
         for m in measured:
             c = cells[(m, col.label)]
             tr = tracks(c.record) if task is not None else None
-            iv = stats.intervals(task, tr).get(col.metric) if tr is not None else None
+            iv = stats.intervals(task, tr, metrics=[col.metric]).get(col.metric) if tr is not None else None
             out[(m, col.label)] = dataclasses.replace(c, interval=iv)
             entries.append((c.measured, tr if iv is not None else None))
         for m, mark in zip(measured, stats.column_marks(task, entries, col.lower_is_better, col.metric)):

@@ -170,7 +170,7 @@ def _layer_curves(tables: list[Table], merged: list[dict], registry: Registry) -
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", sidecar.SidecarWarning)   # the tables already warned
                         tr = sidecar.load(rec)
-                    iv = stats.intervals(task, tr).get(metric) if tr is not None else None
+                    iv = stats.intervals(task, tr, metrics=[metric]).get(metric) if tr is not None else None
                     if iv is not None:
                         lo, hi = iv.low, iv.high
                 pts.append((layer, float(rec["metrics"][metric]), lo, hi))

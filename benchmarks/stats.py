@@ -84,8 +84,8 @@ def _identity(tracks: Tracks) -> dict:
     return {f: np.arange(len(ids))[None] for f, ids in tracks.fold_ids().items()}
 
 
-def _per_run(task, tracks: Tracks, idx: dict) -> list[dict]:
-    return [task.resample_metrics(run, idx[f]) for run, f in zip(tracks.runs, tracks.folds)]
+def _per_run(task, tracks: Tracks, idx: dict, wanted=None) -> list[dict]:
+    return [task.resample_metrics(run, idx[f], wanted) for run, f in zip(tracks.runs, tracks.folds)]
 
 
 def _mean_runs(per_run: list[dict], runs=None) -> dict:
@@ -94,22 +94,22 @@ def _mean_runs(per_run: list[dict], runs=None) -> dict:
     return {k: np.mean([r[k] for r in chosen], axis=0) for k in sorted(keys)}
 
 
-def distributions(task, tracks: Tracks, idx: dict) -> dict[str, np.ndarray]:
+def distributions(task, tracks: Tracks, idx: dict, wanted=None) -> dict[str, np.ndarray]:
     """``{metric: (B,)}``: each resample's value (mean over the record's runs of the run's value on its fold's
-    resample ``idx[fold]``)."""
-    return _mean_runs(_per_run(task, tracks, idx))
+    resample ``idx[fold]``); ``wanted``: only these metrics (None: all)."""
+    return _mean_runs(_per_run(task, tracks, idx, wanted))
 
 
 _DIST: dict[tuple, tuple[Tracks, dict]] = {}
 
 
-def _own_distributions(task, tracks: Tracks, n_resamples: int, seed: int) -> dict[str, np.ndarray]:
+def _own_distributions(task, tracks: Tracks, n_resamples: int, seed: int, wanted=None) -> dict[str, np.ndarray]:
     """:func:`distributions` on the record's own resamples, remembered per ``tracks`` object (the interval and every
     paired test of a record on the same tracks in the same order share them)."""
-    key = (task.name, id(tracks), n_resamples, seed)
+    key = (task.name, id(tracks), n_resamples, seed, None if wanted is None else frozenset(wanted))
     if key not in _DIST or _DIST[key][0] is not tracks:
         sizes = {f: len(ids) for f, ids in tracks.fold_ids().items()}
-        _DIST[key] = (tracks, distributions(task, tracks, fold_resamples(sizes, n_resamples, seed)))
+        _DIST[key] = (tracks, distributions(task, tracks, fold_resamples(sizes, n_resamples, seed), wanted))
     return _DIST[key][1]
 
 
@@ -125,22 +125,25 @@ def _percentiles(values: np.ndarray) -> tuple[float, float]:
 _MEMO: dict[tuple, tuple[Tracks, dict]] = {}
 
 
-def intervals(task, tracks: Tracks, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> dict[str, Interval]:
-    """Every metric the record's per-track arrays determine, with its interval and seed spread (remembered per
-    ``tracks`` object: the tables, the curves and ``compare`` ask for the same record's intervals)."""
-    key = (task.name, id(tracks), n_resamples, seed)
+def intervals(task, tracks: Tracks, n_resamples: int = N_RESAMPLES, seed: int = SEED,
+              metrics=None) -> dict[str, Interval]:
+    """Every metric the record's per-track arrays determine (or those named in ``metrics``), with its interval and
+    seed spread (remembered per ``tracks`` object: the tables, the curves and ``compare`` ask for the same
+    record's intervals)."""
+    wanted = None if metrics is None else frozenset(metrics)
+    key = (task.name, id(tracks), n_resamples, seed, wanted)
     if key in _MEMO and _MEMO[key][0] is tracks:
         return _MEMO[key][1]
-    out = _intervals(task, tracks, n_resamples, seed)
+    out = _intervals(task, tracks, n_resamples, seed, wanted)
     _MEMO[key] = (tracks, out)
     return out
 
 
-def _intervals(task, tracks: Tracks, n_resamples: int, seed: int) -> dict[str, Interval]:
+def _intervals(task, tracks: Tracks, n_resamples: int, seed: int, wanted) -> dict[str, Interval]:
     sizes = {f: len(ids) for f, ids in tracks.fold_ids().items()}
-    point_runs = _per_run(task, tracks, _identity(tracks))
+    point_runs = _per_run(task, tracks, _identity(tracks), wanted)
     point = _mean_runs(point_runs)
-    dist = _own_distributions(task, tracks, n_resamples, seed)
+    dist = _own_distributions(task, tracks, n_resamples, seed, wanted)
     seeds = sorted(set(tracks.seeds))
     by_seed = [_mean_runs(point_runs, [i for i, s in enumerate(tracks.seeds) if s == sd]) for sd in seeds]
     out = {}
@@ -191,15 +194,17 @@ def paired(task, a: Tracks, b: Tracks, metric: str, n_resamples: int = N_RESAMPL
     """A paired bootstrap of A − B on ``metric`` over the same resamples of the shared test tracks."""
     original, b = b, align(a, b)
     sizes = {f: len(ids) for f, ids in a.fold_ids().items()}
-    point_a, point_b = _mean_runs(_per_run(task, a, _identity(a))), _mean_runs(_per_run(task, b, _identity(a)))
+    wanted = frozenset([metric])
+    point_a = _mean_runs(_per_run(task, a, _identity(a), wanted))
+    point_b = _mean_runs(_per_run(task, b, _identity(a), wanted))
     if metric not in point_a or metric not in point_b:
         raise NotPaired(f"metric {metric!r} cannot be recomputed from both records' per-track arrays "
                         f"(A has {', '.join(point_a) or 'none'})")
-    dist_a = _own_distributions(task, a, n_resamples, seed)
+    dist_a = _own_distributions(task, a, n_resamples, seed, wanted)
     if (b.folds, b.ids) == (original.folds, original.ids):   # same folds, same order: B's own resamples are A's
-        dist_b = _own_distributions(task, original, n_resamples, seed)
+        dist_b = _own_distributions(task, original, n_resamples, seed, wanted)
     else:
-        dist_b = distributions(task, b, fold_resamples(sizes, n_resamples, seed))
+        dist_b = distributions(task, b, fold_resamples(sizes, n_resamples, seed), wanted)
     d = dist_a[metric] - dist_b[metric]
     lo, hi = _percentiles(d)
     va, vb = float(point_a[metric][0]), float(point_b[metric][0])

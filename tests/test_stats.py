@@ -152,3 +152,18 @@ def test_sidecar_round_trip_is_content_addressed_and_damage_is_detected(tmp_path
     with pytest.warns(sidecar.SidecarWarning, match="unreadable"):
         assert sidecar.load(rec) is None
     assert sidecar.load({"_path": str(tmp_path / "old.json")}) is None   # an older record: no sidecar, no warning
+
+
+def test_asking_for_one_metric_gives_the_same_values_as_asking_for_all():
+    rng = np.random.default_rng(8)
+    y = (rng.random((40, 4)) < 0.4).astype(np.int8)
+    tags = Tracks(({"corpus.y_true": y, "corpus.y_score": rng.random((40, 4))},), (0,), (0,),
+                  (tuple(map(str, range(40))),))
+    labels = rng.integers(48, 60, 40)
+    pitch = Tracks(({"corpus.y_true": labels, "corpus.scores": rng.random((40, 128))},), (0,), (0,),
+                   (tuple(map(str, range(40))),))
+    for task, tracks, metric in ((MTAT, tags, "pr_auc_macro"), (get_task("synth-nsynth-pitch"), pitch, "accuracy")):
+        idx = stats.fold_resamples({0: 40}, 50, 3)
+        every, one = stats.distributions(task, tracks, idx), stats.distributions(task, tracks, idx, {metric})
+        assert set(one) == {metric} and len(every) > 1
+        np.testing.assert_array_equal(one[metric], every[metric])

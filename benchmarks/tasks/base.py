@@ -187,16 +187,18 @@ class Task:
     def evaluate(self, prep: Prepared, fitted, data: ProbeData, examples: Sequence[Example], eps: float) -> dict:
         raise NotImplementedError
 
-    def corpus_metrics(self, **arrays: np.ndarray) -> dict:
+    def corpus_metrics(self, wanted=None, **arrays: np.ndarray) -> dict:
         """The corpus-level test metrics of some test tracks, from the rows of the ``corpus.*`` arrays of
-        ``evaluate``'s ``"_tracks"`` (keyword = the name after ``corpus.``). Tasks that store such arrays override
-        it."""
+        ``evaluate``'s ``"_tracks"`` (keyword = the name after ``corpus.``); ``wanted`` (a set of metric names, or
+        None for all) lets a task skip metrics nobody asked for. Tasks that store such arrays override it."""
         raise NotImplementedError(f"{self.name} stores no corpus-level per-track arrays")
 
-    def resample_metrics(self, tracks: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
-        """Every metric the per-track arrays ``tracks`` determine, on each resample of the tracks: ``idx`` is
-        ``(B, n)`` row indices into the arrays (``np.arange(n)[None]`` gives the metrics of the test set itself);
-        returns ``{metric: (B,) float64}`` (see the module docstring for the array names)."""
+    def resample_metrics(self, tracks: Mapping[str, np.ndarray], idx: np.ndarray,
+                         wanted=None) -> dict[str, np.ndarray]:
+        """Every metric the per-track arrays ``tracks`` determine (or those of the set ``wanted`` when given), on
+        each resample of the tracks: ``idx`` is ``(B, n)`` row indices into the arrays (``np.arange(n)[None]``
+        gives the metrics of the test set itself); returns ``{metric: (B,) float64}`` (see the module docstring
+        for the array names)."""
         import warnings
 
         idx = np.atleast_2d(np.asarray(idx, dtype=np.int64))
@@ -205,6 +207,8 @@ class Task:
             warnings.simplefilter("ignore", RuntimeWarning)   # a resample where no track counts: NaN
             for key, values in tracks.items():
                 kind, _, name = key.partition(".")
+                if wanted is not None and name not in wanted:
+                    continue
                 if kind == "mean":
                     out[name] = np.nanmean(np.asarray(values, dtype=np.float64)[idx], axis=1)
                 elif kind == "num":
@@ -220,10 +224,10 @@ class Task:
                 # a resample may lack a class the predictions have (balanced accuracy warns), or be constant
                 warnings.simplefilter("ignore", UserWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
-                rows = [self.corpus_metrics(**{k: v[i] for k, v in corpus.items()}) for i in idx]
+                rows = [self.corpus_metrics(wanted=wanted, **{k: v[i] for k, v in corpus.items()}) for i in idx]
             for key in rows[0]:
                 if all(isinstance(r.get(key), (float, int, np.floating)) and not isinstance(r.get(key), bool)
-                       for r in rows) and not key.startswith("n_"):
+                       for r in rows) and not key.startswith("n_") and (wanted is None or key in wanted):
                     out[key] = np.array([float(r[key]) for r in rows])
         return out
 

@@ -43,7 +43,7 @@ class DifficultyTask(ClipTask):
         true, pred = np.array([e.target for e in examples], dtype=np.int64), decode(fitted.predict(data))
         return {**difficulty_metrics(true, pred), "_tracks": {"corpus.true": true, "corpus.pred": pred}}
 
-    def corpus_metrics(self, true, pred) -> dict:
+    def corpus_metrics(self, true, pred, wanted=None) -> dict:
         return difficulty_metrics(true, pred)
 
 
