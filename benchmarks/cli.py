@@ -197,6 +197,25 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(rp)
     _extraction_args(rp)
 
+    cp = sub.add_parser("compare", help="paired bootstrap of two models on the same test tracks: the difference, its "
+                                        "95 %% interval and the p-value",
+                        description="Each model's record is the one a table cell would show (best layer by "
+                                    "validation, or --layer). Both are scored on the same bootstrap resamples of "
+                                    "their shared test tracks (benchmarks.stats: 1000 resamples, fixed seed, within "
+                                    "folds).")
+    cp.add_argument("model_a", metavar="A")
+    cp.add_argument("model_b", metavar="B")
+    cp.add_argument("--task", required=True)
+    cp.add_argument("--metric", default=None, help="default: the task's primary metric")
+    cp.add_argument("--layer", type=int, default=None, help="a fixed layer for both (default: best by validation)")
+    cp.add_argument("--results-dir", default=None, help="records folder (default: $OMAR_BENCH_RESULTS or ./results)")
+
+    rpt = sub.add_parser("report", help="write the static HTML report (one page, no server, no network) from the "
+                                        "records")
+    rpt.add_argument("--out", required=True, metavar="DIR", help="folder receiving index.html and the records")
+    rpt.add_argument("--results-dir", default=None, help="records folder (default: $OMAR_BENCH_RESULTS or "
+                                                         "./results)")
+
     d = sub.add_parser("data", help="datasets: `data synth` renders the offline sets in the real layouts")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
     ds = dsub.add_parser("synth", help="render the synthesised sets in the real layouts (deterministic)")
@@ -394,6 +413,54 @@ def cmd_reproduce(args) -> int:
     return 1 if counts["failed"] else 0
 
 
+def cmd_compare(args) -> int:
+    import warnings as _w
+
+    from . import sidecar, stats
+    from .errors import UsageError
+    from .leaderboard import choose_record
+    from .plots import primary_metric
+    from .runner import default_results_dir
+    from .tasks import get_task
+
+    task = get_task(args.task)
+    records = _records(args.results_dir)
+    metric = args.metric or primary_metric(args.task, records)
+    chosen = []
+    for model in (args.model_a, args.model_b):
+        rec = choose_record(records, model, args.task, metric, args.layer)
+        if rec is None:
+            raise UsageError(f"no record of {model} on {args.task} with {metric}"
+                             + (f" at layer {args.layer}" if args.layer is not None else "")
+                             + f" in {Path(args.results_dir or default_results_dir()) / 'records'}")
+        with _w.catch_warnings(record=True) as caught:
+            _w.simplefilter("always", sidecar.SidecarWarning)
+            tracks = sidecar.load(rec)
+        if tracks is None:
+            why = str(caught[-1].message) if caught else "it has no per-track sidecar (an older record)"
+            raise UsageError(f"cannot compare: the record {rec.get('_path')} of {model}: {why}")
+        chosen.append((model, rec, tracks))
+    (na, ra, ta), (nb, rb, tb) = chosen
+    c = stats.paired(task, ta, tb, metric)
+    lower = task.primary.lower_is_better if metric == task.primary.key else False
+    ia, ib = (stats.intervals(task, t, metrics=[metric]).get(metric) for t in (ta, tb))
+    print(f"{args.task}: {metric} on {c.n_tracks} shared test tracks ({len(set(ta.folds))} fold(s)); paired bootstrap, "
+          f"{c.n_resamples} resamples, seed {c.seed}" + ("; lower is better" if lower else ""))
+    for tag, name, rec, v, iv in (("A", na, ra, c.value_a, ia), ("B", nb, rb, c.value_b, ib)):
+        ci = f"[{iv.low:.4f}, {iv.high:.4f}]" if iv else "[—]"
+        print(f"  {tag} = {name} (layer {rec['layer']}): {v:.4f}  95% CI {ci}")
+    print(f"  A − B = {c.diff:+.4f}  95% CI [{c.low:+.4f}, {c.high:+.4f}]  p = {c.p_value:.4f} (two-sided)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    path = write_report(args.out, _records(args.results_dir))
+    print(f"report: {path.resolve()}")
+    return 0
+
+
 def cmd_data(args) -> int:
     from .cache import default_cache_dir
     from .synth import synthesize
@@ -441,7 +508,8 @@ def cmd_pretrain(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "tasks": cmd_tasks, "models": cmd_models, "table": cmd_table,
-            "reproduce": cmd_reproduce, "data": cmd_data, "pretrain": cmd_pretrain}
+            "reproduce": cmd_reproduce, "data": cmd_data, "pretrain": cmd_pretrain, "compare": cmd_compare,
+            "report": cmd_report}
 
 
 def user_errors() -> tuple[type, ...]:
@@ -459,12 +527,14 @@ def user_errors() -> tuple[type, ...]:
     from .validate import EncoderContractError
     from .registry import CheckpointNotFound, UnknownModel
     from .runner import TooManyBadFiles
+    from .stats import NotPaired
     from .tasks import EmptySplit, TooFewTracks, UnknownTask
     from .cache import DiskFull, Float16Overflow
 
     return (DatasetLayoutError, DataNotFound, TooManyBadFiles, UnknownTask, UnknownModel, CheckpointNotFound,
             ModelNotFound, CheckpointError, ConfigError, EncodecWeightsNotFound, AudioLoadError, TooFewTracks,
-            EmptySplit, UsageError, UnknownName, AdapterError, EncoderContractError, DiskFull, Float16Overflow)
+            EmptySplit, UsageError, UnknownName, AdapterError, EncoderContractError, DiskFull, Float16Overflow,
+            NotPaired)
 
 
 def main(argv=None) -> int:

@@ -6,7 +6,7 @@
    (test audio stays unseen), keeping its own initial weights beside it (``…/tiny/init``);
 3. ``omar-bench reproduce --table offline`` for the ``mel`` floor, the tiny model's initialisation (``tiny-init``)
    and the pretrained tiny model (``tiny``) on every synth task;
-4. print the table and where the records, tables and plots are.
+4. print the table and where the records, tables, plots and the HTML report (``omar-bench report``) are.
 
 Every step is resumable: a second ``make demo`` reuses the data, the model, the embeddings and the records.
 """
@@ -67,8 +67,9 @@ def main(argv=None) -> int:
     cli(["table", "--tables", "offline", "--results-dir", str(results), "--out", str(tables / "offline.md")])
     cli(["table", "--tables", "offline", "--results-dir", str(results), "--format", "csv",
          "--out", str(tables / "offline.csv")])
+    cli(["report", "--out", str(results / "report"), "--results-dir", str(results)])
     print(f"[demo] done in {time.perf_counter() - t0:.0f} s — tables: {tables}, plots: {results / 'plots'}, "
-          f"records: {results / 'records'}")
+          f"records: {results / 'records'}, report: {(results / 'report' / 'index.html').resolve()}")
     return rc
 
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from omar_rq import get_model
 from omar_rq.hub import is_hf_id

@@ -89,6 +89,7 @@ class Extraction:
     n_reused: int = 0
     seconds: float = 0.0
     busy_seconds: float = 0.0                                # inside the encoder's forward passes
+    audio_seconds: float = 0.0                                # audio decoded and encoded by this call (s)
     _layer: int | None = field(default=None, repr=False)
     _arrays: dict = field(default_factory=dict, repr=False)
 
@@ -318,12 +319,14 @@ def _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_w
     layers = _missing_group_layers(group)
     pieces = []   # (file index, chunk index, audio)
     n_chunks = {}
+    lengths = {}
     for fi, ((ex, entry, _), (_, audio, reason)) in enumerate(zip(group, decoded)):
         if audio is None:
             out.skipped.append({"id": ex.id, "path": str(ex.audio_path), "reason": reason})
             continue
         spans = chunk_spans(audio.shape[-1], sr, frontend.chunk_seconds, frontend.overlap, frontend.min_last)
         n_chunks[fi] = len(spans)
+        lengths[fi] = audio.shape[-1]
         pieces += [(fi, ci, audio[s:e]) for ci, (s, e) in enumerate(spans)]
     by_length: dict[int, list] = {}
     for p in pieces:
@@ -350,4 +353,5 @@ def _run_group(encoder, group, decoded, frontend, cache, out, budget, on_entry_w
             continue
         arrays = {layer: np.stack([vectors[(fi, ci)][layers.index(layer)] for ci in range(count)])
                   for layer in missing}                                            # (n_chunks, C_l)
+        out.audio_seconds += lengths[fi] / sr
         _write(cache, entry, arrays, {"n_chunks": count, "sr": sr}, out, ex.id, on_entry_written)

@@ -14,6 +14,12 @@ Cell rule (why: one number per cell, reproducible, never tuned on test):
 4. measured = that record's test metric; `± std` when the record carries `metrics_std` for it (folds / seeds of one
    run); difference = measured − reference (sign as is, also for lower-is-better metrics).
 
+Intervals and marks (:mod:`benchmarks.stats`, whose ``RULE`` each table states): ``CI`` is the 95 % bootstrap
+interval of the measured value over test tracks, from the record's per-track sidecar (``—`` for records without
+one, e.g. older records); ``★`` marks a column's best cell and ``≈`` each cell not significantly worse than it
+(paired bootstrap, Holm-corrected over the column). The "all results" table also carries each cell's costs from
+the record's timings: extraction device-seconds per hour of audio, probe seconds, peak memory and the device.
+
 Display: measured missing → `—`; reference reported as NaN → `NaN`; reference not reported → blank; a task our harness
 never runs → `not run`. Markdown and LaTeX print 3 decimals; CSV keeps full precision (Python `repr`, exact round trip)
 with one row per (model, column).
@@ -136,6 +142,21 @@ class Cell:
     layer: int | None
     n_records: int
     record: dict | None
+    interval: object | None = None      # benchmarks.stats.Interval of the measured metric, when a sidecar has it
+    mark: str = ""                      # stats.BEST / stats.NOT_WORSE / ""
+
+    @property
+    def costs(self) -> dict:
+        """The record's costs: ``extract_s_per_audio_h`` (extraction seconds per hour of audio extracted; None when
+        everything came from the cache), ``probe_s``, ``peak_mb`` (device memory on CUDA, else process RSS) and
+        ``device`` (its name)."""
+        t = (self.record or {}).get("timings") or {}
+        audio = t.get("audio_s_extracted")
+        per_h = (t["extract_s"] / (audio / 3600.0) if isinstance(audio, (int, float)) and audio > 0
+                 and isinstance(t.get("extract_s"), (int, float)) else None)
+        return {"extract_s_per_audio_h": per_h, "probe_s": t.get("probe_s"),
+                "peak_mb": t.get("peak_device_mb", t.get("peak_rss_mb")),
+                "device": t.get("device_name") or t.get("device")}
 
     @property
     def status(self) -> str:
@@ -190,6 +211,10 @@ class Table:
                     "n_records": c.n_records, "status": c.status, "probe": rec.get("probe"),
                     "seed": rec.get("seed"), "record": _record_ref(rec.get("_path")),
                     "reference_source": c.reference_source,
+                    "ci_low": c.interval.low if c.interval else None,
+                    "ci_high": c.interval.high if c.interval else None,
+                    "seed_std": c.interval.seed_std if c.interval else None, "mark": c.mark,
+                    **c.costs,
                 })
         return out
 
@@ -213,7 +238,8 @@ def _record_ref(path: str | None) -> str | None:
 
 CSV_FIELDS = ["table", "model", "column", "task", "metric", "lower_is_better", "layer_policy", "reference",
               "reference_status", "measured", "measured_std", "diff", "layer", "n_records", "status", "probe", "seed",
-              "record", "reference_source"]
+              "record", "reference_source", "ci_low", "ci_high", "seed_std", "mark", "extract_s_per_audio_h",
+              "probe_s", "peak_mb", "device"]
 
 
 # ---- building -----------------------------------------------------------------------------------------------------
@@ -254,6 +280,18 @@ def _choose(cands: list[dict]) -> dict | None:
     return best_by_validation(cands) or most_recent(cands)
 
 
+def choose_record(records: Iterable[dict], model: str, task: str, metric: str, layer: int | None = None,
+                  registry: Registry | None = None) -> dict | None:
+    """The record a table cell of (``model``, ``task``) shows (the cell rule above; ``layer`` = a fixed layer, None =
+    best by validation). ``model`` may be the registry's name or the record's own ``model`` field."""
+    registry = registry or default_registry()
+    want = registry.canonical(model) or model
+    cands = [r for r in latest_per_key(records) if r["task"] == task
+             and (_row_id(r, registry) == want or str(r["model"]) == model)
+             and _finite_metric(r, metric) is not None and (layer is None or r["layer"] == layer)]
+    return _choose(cands)
+
+
 def build_table(name: str, records: Iterable[dict], registry: Registry | None = None) -> Table:
     """The table `name` (a key of `TABLES`) filled from `records` (raw; merged here with `latest_per_key`)."""
     if name not in TABLES:
@@ -283,7 +321,39 @@ def build_table(name: str, records: Iterable[dict], registry: Registry | None = 
                 model=m, column=col, reference=ref.value if ref else None, reference_source=ref.source if ref else "",
                 measured=_finite_metric(chosen, col.metric) if chosen else None, measured_std=std,
                 layer=chosen["layer"] if chosen else None, n_records=len(cands), record=chosen)
-    return Table(defn, tuple(rows), cells)
+    return Table(defn, tuple(rows), _with_statistics(defn, rows, cells))
+
+
+def _with_statistics(defn: TableDef, rows, cells: dict) -> dict:
+    """The cells with their bootstrap interval and significance mark (module docstring), column by column."""
+    import warnings
+
+    from benchmarks import sidecar, stats
+
+    loaded: dict[str, object] = {}
+
+    def tracks(rec):
+        key = rec.get("_path") or id(rec)
+        if key not in loaded:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", sidecar.SidecarWarning)
+                loaded[key] = sidecar.load(rec)
+        return loaded[key]
+
+    out = dict(cells)
+    for col in defn.columns:
+        task = col.spec
+        measured = [m for m in rows if cells[(m, col.label)].measured is not None]
+        entries = []
+        for m in measured:
+            c = cells[(m, col.label)]
+            tr = tracks(c.record) if task is not None else None
+            iv = stats.intervals(task, tr, metrics=[col.metric]).get(col.metric) if tr is not None else None
+            out[(m, col.label)] = dataclasses.replace(c, interval=iv)
+            entries.append((c.measured, tr if iv is not None else None))
+        for m, mark in zip(measured, stats.column_marks(task, entries, col.lower_is_better, col.metric)):
+            out[(m, col.label)] = dataclasses.replace(out[(m, col.label)], mark=mark)
+    return out
 
 
 def build_tables(records: Iterable[dict], registry: Registry | None = None,
@@ -312,7 +382,30 @@ def _ours_text(c: Cell) -> str:
         return NOT_RUN
     if c.measured is None:
         return EM_DASH
-    return _num(c.measured) + (f" ± {_num(c.measured_std)}" if c.measured_std is not None else "")
+    return (_num(c.measured) + (f" ± {_num(c.measured_std)}" if c.measured_std is not None else "")
+            + (f" {c.mark}" if c.mark else ""))
+
+
+def _ci_text(c: Cell) -> str:
+    """``[low, high]`` (and the seed spread ``s ± std`` when there are several seeds), or ``—``."""
+    iv = c.interval
+    if c.measured is None:
+        return ""
+    if iv is None or not (math.isfinite(iv.low) and math.isfinite(iv.high)):
+        return EM_DASH
+    return f"[{_num(iv.low)}, {_num(iv.high)}]" + (f" s ± {_num(iv.seed_std)}" if iv.seed_std is not None else "")
+
+
+COST_SUBCOLUMNS = ("s/h audio", "probe s", "peak MB", "device")
+
+
+def _cost_texts(c: Cell) -> dict:
+    if c.measured is None:
+        return dict.fromkeys(COST_SUBCOLUMNS, "")
+    k = c.costs
+    fmt = lambda v, spec: EM_DASH if not isinstance(v, (int, float)) else format(v, spec)  # noqa: E731
+    return {"s/h audio": fmt(k["extract_s_per_audio_h"], ".1f"), "probe s": fmt(k["probe_s"], ".1f"),
+            "peak MB": fmt(k["peak_mb"], ".0f"), "device": str(k["device"] or EM_DASH)}
 
 
 def _diff_text(c: Cell) -> str:
@@ -328,12 +421,21 @@ def _subcolumns(t: Table, col: Column) -> list[str]:
     if not col.run:
         return ["ref", "ours"] if t.has_reference else ["ours"]
     subs = ["ref", "ours", "Δ"] if t.has_reference else ["ours"]
-    return subs + (["L"] if t.definition.layer is None else [])
+    subs += ["CI"] + (["L"] if t.definition.layer is None else [])
+    return subs + (list(COST_SUBCOLUMNS) if t.name == "all" else [])
 
 
 def _cell_texts(t: Table, c: Cell) -> list[str]:
-    texts = {"ref": _ref_text(c), "ours": _ours_text(c), "Δ": _diff_text(c), "L": _layer_text(c)}
+    texts = {"ref": _ref_text(c), "ours": _ours_text(c), "Δ": _diff_text(c), "L": _layer_text(c), "CI": _ci_text(c),
+             **_cost_texts(c)}
     return [texts[s] for s in _subcolumns(t, c.column)]
+
+
+def stats_rule() -> str:
+    """The intervals' and marks' rule, as the tables state it (:data:`benchmarks.stats.RULE`)."""
+    from benchmarks.stats import BEST, NOT_WORSE, RULE
+
+    return f"{RULE}; {BEST} = best, {NOT_WORSE} = not significantly worse, — = no per-track sidecar"
 
 
 def _layer_note(t: Table) -> str:
@@ -358,6 +460,8 @@ def render_md(t: Table) -> str:
         legend = ("ref = published (NaN = published as NaN, blank = not published), " + legend
                   + ", Δ = ours − ref")
     lines.append(legend + ".")
+    lines.append(f"CI: {stats_rule()}" + ("; costs: extraction seconds per hour of audio extracted, probe seconds, "
+                                         "peak memory (MB), device" if t.name == "all" else "") + ".")
     lines.append("")
     if not t.rows:
         lines.append("_(no records)_")
@@ -396,6 +500,8 @@ def _tex_cell(text: str) -> str:
     if " ± " in text:
         a, b = text.split(" ± ")
         return f"{a} $\\pm$ {b}"
+    if text.endswith((" ★", " ≈")):
+        return _tex_cell(text[:-2]) + (r" $\star$" if text.endswith("★") else r" $\approx$")
     if text[:1] in "+-" and len(text) > 1:
         return f"${text}$"
     return tex_escape(text)
@@ -411,6 +517,8 @@ def render_latex(t: Table) -> str:
     if t.has_reference:
         caption += r", ref = published, $\Delta$ = ours $-$ ref"
     caption += "."
+    caption += (r" CI = 95\% bootstrap interval over test tracks (1000 resamples), $\star$ = best, $\approx$ = not "
+                r"significantly worse (paired bootstrap, Holm over the column).")
     out = [r"\begin{table}[t]", r"\centering", f"\\caption{{{caption}}}", f"\\label{{tab:{d.name}}}"]
     if not t.rows:
         return "\n".join(out + [r"% no records", r"\end{table}"]) + "\n"

@@ -167,3 +167,54 @@ def plot_bars(records: Iterable[dict], out_dir, registry: Registry | None = None
                   frameon=False)
         written += _save(fig, out_dir, f"bars-{slug(task)}")
     return sorted(written)
+
+
+def layer_curve_svg(task: str, metric: str, series: dict[str, list[tuple]], lower_is_better: bool = False) -> str:
+    """One task's layer curves as an inline SVG document (text): per model, the test value per layer (line) and its
+    95 % bootstrap interval as a band where known. ``series``: ``{model: [(layer, value, low, high), …]}`` with
+    ``low`` / ``high`` None (or NaN) where the record has no interval. Fonts are kept as text (smaller, and the
+    report stays readable when printed)."""
+    import io
+
+    from matplotlib import rcParams
+
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    drawn = 0
+    for i, (model, pts) in enumerate(sorted(series.items())):
+        pts = sorted(p for p in pts if _finite(p[1]) is not None)
+        if not pts:
+            continue
+        color = f"C{i % 10}"
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        ax.plot(xs, ys, color=color, marker="o", markersize=3.5, linewidth=1.4, label=model)
+        band = [(p[0], p[2], p[3]) for p in pts if _finite(p[2]) is not None and _finite(p[3]) is not None]
+        if band:
+            if len(band) == 1:   # one layer: the interval as an error bar
+                x, lo, hi = band[0]
+                y = dict(zip(xs, ys))[x]
+                ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], color=color, capsize=3, alpha=0.6)
+            else:
+                ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=color,
+                                alpha=0.18, linewidth=0)
+        drawn += 1
+    ax.set_xlabel("layer (0-based block index)")
+    ax.set_ylabel(f"{metric} (test{', lower is better' if lower_is_better else ''})")
+    ax.set_title(f"{task}: {metric} per layer (band = 95 % bootstrap interval)", fontsize="medium")
+    layers = sorted({p[0] for pts in series.values() for p in pts})
+    if layers:
+        ax.set_xticks(layers if len(layers) <= 13 else layers[::max(1, len(layers) // 12)])
+        ax.set_xlim(layers[0] - 0.5, layers[-1] + 0.5)
+    ax.grid(alpha=0.3)
+    if drawn:
+        _legend(ax, drawn)
+    FigureCanvasAgg(fig)
+    buf = io.StringIO()
+    old = rcParams["svg.fonttype"], rcParams["svg.hashsalt"]
+    rcParams["svg.fonttype"], rcParams["svg.hashsalt"] = "none", "omar-bench"   # text as text; stable ids
+    try:
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    finally:
+        rcParams["svg.fonttype"], rcParams["svg.hashsalt"] = old
+    text = buf.getvalue()
+    return text[text.index("<svg"):]   # inline: no XML prolog or doctype

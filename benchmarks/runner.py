@@ -275,6 +275,7 @@ def run(opts: RunOptions) -> RunResult:
     t_start = time.perf_counter()
     task = get_task(opts.task)
     check_device(opts.device)
+    reset_peak_memory(opts.device)
     source = locate(opts.model, opts.checkpoint_root)  # a wrong model name fails before any data is read
     group = _start_group(opts)
     if group is not None:
@@ -328,7 +329,8 @@ def run(opts: RunOptions) -> RunResult:
                disable=not opts.progress, leave=False)
     from probes.layers import LayerInputs, sweep_layers
 
-    for fold in folds:
+    track_runs: dict[int, list] = {layer: [] for layer in layers}   # per-track arrays for the sidecar
+    for fold_index, fold in enumerate(folds):
         parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}
         ids = {s: [e.id for e in exs] for s, exs in parts.items()}
         counts = {s: arrays.counts(ids[s]) for s in parts}
@@ -351,6 +353,7 @@ def run(opts: RunOptions) -> RunResult:
             for seed in seeds:
                 res = results[(layer, seed)]
                 metrics = task.evaluate(usable, res.best, test, fold.test, encoder.eps)
+                track_runs[layer].append((fold_index, seed, ids["test"], metrics.pop("_tracks", None)))
                 natural = task.validation.oriented  # oriented() is its own inverse (a sign flip)
                 runs[layer].append({
                     "fold": fold.name, "seed": seed, "n_train": len(fold.train), "n_valid": len(fold.valid),
@@ -365,6 +368,7 @@ def run(opts: RunOptions) -> RunResult:
     for layer in layers:
         record = _record(task, usable, encoder, opts, layer, runs[layer], grid, seeds, folds, schedule, ext,
                          probe_seconds / max(1, len(layers)), t_start, fit_kwargs)
+        record.update(_sidecar(opts.results_dir or default_results_dir(), record, track_runs[layer]))
         paths.append(write_record(opts.results_dir or default_results_dir(), record))
         records.append(record)
     return RunResult(records, paths, encoder, task, ext.skipped, ext.seconds, ext.n_computed, ext.n_reused)
@@ -376,6 +380,66 @@ def _start_group(opts: RunOptions):
     from .distributed import start
 
     return start(opts.devices, opts.num_nodes, opts.strategy, opts.device)
+
+
+def _sidecar(results_dir, record: dict, track_runs: list) -> dict:
+    """``{"tracks": reference}`` after writing the per-track sidecar beside where the record goes
+    (:mod:`.sidecar`), or ``{}`` when the task gives no per-track arrays."""
+    from . import sidecar
+    from .records import record_dir
+
+    if not track_runs or any(t[3] is None for t in track_runs):
+        return {}
+    folder = record_dir(results_dir, record["model"], record["task"])
+    return {"tracks": sidecar.write(folder, sidecar.pack(track_runs))}
+
+
+def device_name(device: str) -> str:
+    """The accelerator's name (CUDA), else the CPU model (``/proc/cpuinfo``, else ``platform.processor()``)."""
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device("cuda" if device == "gpu" else device))
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def reset_peak_memory(device: str) -> None:
+    """Start counting peak memory for this run: the peak-RSS counter (Linux: ``/proc/self/clear_refs``) and torch's
+    peak device memory on CUDA. Where the counter cannot be reset, the peak is the process's so far."""
+    import torch
+
+    try:
+        with open("/proc/self/clear_refs", "w") as f:   # "5": reset VmHWM (Linux >= 4.0)
+            f.write("5")
+    except OSError:
+        pass
+    if device != "cpu" and torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_memory_mb(device: str) -> dict:
+    """Peak memory since :func:`reset_peak_memory`: the process's peak RSS (MB; ``VmHWM``, else ``getrusage``) and,
+    on CUDA, torch's peak allocated device memory (MB)."""
+    import resource
+
+    import torch
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024.0 if sys.platform != "darwin" else 1024.0 ** 2)
+    try:
+        rss = next(int(line.split()[1]) / 1024.0 for line in Path("/proc/self/status").read_text().splitlines()
+                   if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        pass
+    out = {"peak_rss_mb": round(rss, 1)}
+    if device != "cpu" and torch.cuda.is_available():
+        out["peak_device_mb"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
+    return out
 
 
 def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:
@@ -425,8 +489,10 @@ def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, laye
                     "encoder_busy_s": round(ext.busy_seconds, 3),
                     "encoder_busy_share": round(ext.busy_seconds / ext.seconds, 3) if ext.seconds > 0 else None,
                     "cache_dtype": opts.cache_dtype, "processes": max(1, opts.devices) * max(1, opts.num_nodes),
-                    "compiled": bool(opts.compile), "device": opts.device, "extraction_precision": "bf16-autocast" if uses_autocast(encoder)
-                    else "float32"},
+                    "compiled": bool(opts.compile), "device": opts.device,
+                    "extraction_precision": "bf16-autocast" if uses_autocast(encoder) else "float32",
+                    "audio_s_extracted": round(ext.audio_seconds, 3), "device_name": device_name(opts.device),
+                    **peak_memory_mb(opts.device)},
     }
 
 

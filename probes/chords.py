@@ -96,15 +96,19 @@ def _scored(ref_int, ref_lab, est_int, est_lab):
 
 
 def chord_metrics(references: Sequence[tuple[np.ndarray, Sequence[str]]],
-                  estimates: Sequence[tuple[np.ndarray, Sequence[str]]]) -> dict:
+                  estimates: Sequence[tuple[np.ndarray, Sequence[str]]], per_track: bool = False) -> dict:
     """``majmin`` / ``root`` (mean over tracks of ``mir_eval.chord.evaluate``'s scores) and the pooled
     ``majmin_wcsr`` / ``root_wcsr``; ``references`` and ``estimates`` are per-track ``(intervals, labels)``.
-    A track with nothing scorable (every reference out of gamut) is left out of the means (``n_tracks_scored``)."""
+    A track with nothing scorable (every reference out of gamut) is left out of the means (``n_tracks_scored``).
+    ``per_track=True`` adds ``"per_track"``: per track ``majmin_correct`` / ``majmin_total`` / ``root_correct`` /
+    ``root_total`` (scored durations in seconds; 0 / 0 for a track with nothing scorable), from which every number
+    here is recomputed on any subset of tracks."""
     if len(references) != len(estimates):
         raise ValueError(f"{len(references)} reference tracks but {len(estimates)} estimates")
     per = {"majmin": [], "root": []}
     pooled = {"majmin": [0.0, 0.0], "root": [0.0, 0.0]}
-    for (ri, rl), (ei, el) in zip(references, estimates):
+    tracks = {f"{n}_{s}": np.zeros(len(references)) for n in ("majmin", "root") for s in ("correct", "total")}
+    for i, ((ri, rl), (ei, el)) in enumerate(zip(references, estimates)):
         ri, ei = np.asarray(ri, dtype=np.float64), np.asarray(ei, dtype=np.float64)
         if len(rl) == 0:
             continue
@@ -114,10 +118,14 @@ def chord_metrics(references: Sequence[tuple[np.ndarray, Sequence[str]]],
         for name, (correct, total) in scored.items():
             pooled[name][0] += correct
             pooled[name][1] += total
+            tracks[f"{name}_correct"][i], tracks[f"{name}_total"][i] = correct, total
             if total > 0:
                 per[name].append(correct / total)
-    return {"majmin": float(np.mean(per["majmin"])) if per["majmin"] else float("nan"),
+    out = {"majmin": float(np.mean(per["majmin"])) if per["majmin"] else float("nan"),
             "root": float(np.mean(per["root"])) if per["root"] else float("nan"),
             "majmin_wcsr": pooled["majmin"][0] / pooled["majmin"][1] if pooled["majmin"][1] else float("nan"),
             "root_wcsr": pooled["root"][0] / pooled["root"][1] if pooled["root"][1] else float("nan"),
-            "n_tracks": len(references), "n_tracks_scored": len(per["majmin"])}
+           "n_tracks": len(references), "n_tracks_scored": len(per["majmin"])}
+    if per_track:
+        out["per_track"] = tracks
+    return out

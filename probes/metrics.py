@@ -222,7 +222,7 @@ def pooled_f_measure(references: Sequence[np.ndarray], estimates: Sequence[np.nd
     }
 
 
-def beat_metrics(references: Sequence[np.ndarray], estimates: Sequence[np.ndarray]) -> dict:
+def beat_metrics(references: Sequence[np.ndarray], estimates: Sequence[np.ndarray], per_track: bool = False) -> dict:
     """Beat-tracking metrics over a set of tracks.
 
     Parameters
@@ -240,23 +240,32 @@ def beat_metrics(references: Sequence[np.ndarray], estimates: Sequence[np.ndarra
         :func:`pooled_f_measure`: untrimmed, ±70 ms, counts pooled over tracks), ``n_tracks``, and
         ``n_empty_estimates`` (tracks whose estimate list is empty — or empty after the 5 s trim; mir_eval scores
         them 0 and its "beats are empty" warnings are silenced here).
+        With ``per_track=True`` also ``"per_track"``: ``{key: (n,) float64}`` for every mean-over-tracks key above,
+        plus each track's ``hits``, ``n_estimates`` and ``n_references`` of the pooled F (what a bootstrap over
+        tracks needs to recompute every number).
     """
     references, estimates = _check_pairs(references, estimates)
     if not references:
         raise ValueError("beat_metrics needs at least one track")
-    per_track = []
+    per_track_scores = []
     n_empty = 0
     for ref, est in zip(references, estimates):
         n_empty += int(mir_eval.beat.trim_beats(est).size == 0)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module=r"mir_eval")  # empty / single-beat tracks score 0
             scores = mir_eval.beat.evaluate(ref, est)
-        per_track.append([float(scores[k]) for k in BEAT_KEYS])
-    means = np.mean(np.asarray(per_track, dtype=np.float64), axis=0)
+        per_track_scores.append([float(scores[k]) for k in BEAT_KEYS])
+    means = np.mean(np.asarray(per_track_scores, dtype=np.float64), axis=0)
     out = {BEAT_KEYS[k]: float(v) for k, v in zip(BEAT_KEYS, means)}
     out["f_measure_pooled"] = pooled_f_measure(references, estimates)["f_measure_pooled"]
     out["n_tracks"] = len(references)
     out["n_empty_estimates"] = n_empty
+    if per_track:
+        table = np.asarray(per_track_scores, dtype=np.float64).reshape(len(references), len(BEAT_KEYS))
+        out["per_track"] = {BEAT_KEYS[k]: table[:, i] for i, k in enumerate(BEAT_KEYS)}
+        pooled = [pooled_f_measure([r], [e]) for r, e in zip(references, estimates)]
+        for key in ("hits", "n_estimates", "n_references"):
+            out["per_track"][key] = np.array([p[key] for p in pooled], dtype=np.float64)
     return out
 
 

@@ -96,27 +96,36 @@ def _runs(classes: np.ndarray, fps: float, start: float, end: float) -> np.ndarr
 
 
 def structure_metrics(references: Sequence[tuple[np.ndarray, np.ndarray]], predictions: Sequence[np.ndarray],
-                      fps: float) -> dict:
+                      fps: float, per_track: bool = False) -> dict:
     """Structure scores (module docstring). ``references``: per track ``(intervals (n, 2), frame targets (T,))``;
-    ``predictions``: per track the predicted class of every frame ``(T,)``."""
+    ``predictions``: per track the predicted class of every frame ``(T,)``. ``per_track=True`` adds
+    ``"per_track"``: per track ``hits`` and ``scored`` frame counts and ``hr_f_0_5`` / ``hr_f_3`` (NaN where a track
+    has nothing to score), from which every number here is recomputed on any subset of tracks."""
     if len(references) != len(predictions):
         raise ValueError(f"{len(references)} reference tracks but {len(predictions)} predictions")
     acc, hr05, hr3 = [], [], []
     hits = total = 0
-    for (intervals, targets), pred in zip(references, predictions):
+    nan = float("nan")
+    tracks = {"hits": np.zeros(len(references)), "scored": np.zeros(len(references)),
+              "hr_f_0_5": np.full(len(references), nan), "hr_f_3": np.full(len(references), nan)}
+    for i, ((intervals, targets), pred) in enumerate(zip(references, predictions)):
         t, p = np.asarray(targets), np.asarray(pred)
         keep = t != IGNORE
         if keep.any():
             acc.append(float(np.mean(p[keep] == t[keep])))
             hits += int(np.sum(p[keep] == t[keep]))
             total += int(keep.sum())
+            tracks["hits"][i], tracks["scored"][i] = np.sum(p[keep] == t[keep]), keep.sum()
         iv = np.asarray(intervals, dtype=np.float64)
         if len(iv) and iv[-1, 1] > iv[0, 0]:
             est = _runs(majority_filter(p, int(round(SMOOTH_SECONDS * fps)) | 1), fps, float(iv[0, 0]),
                         float(iv[-1, 1]))
             hr05.append(mir_eval.segment.detection(iv, est, window=0.5, trim=False)[2])
             hr3.append(mir_eval.segment.detection(iv, est, window=3.0, trim=False)[2])
-    nan = float("nan")
-    return {"accuracy": float(np.mean(acc)) if acc else nan, "accuracy_pooled": hits / total if total else nan,
+            tracks["hr_f_0_5"][i], tracks["hr_f_3"][i] = hr05[-1], hr3[-1]
+    out = {"accuracy": float(np.mean(acc)) if acc else nan, "accuracy_pooled": hits / total if total else nan,
             "hr_f_0_5": float(np.mean(hr05)) if hr05 else nan, "hr_f_3": float(np.mean(hr3)) if hr3 else nan,
             "n_tracks": len(references)}
+    if per_track:
+        out["per_track"] = tracks
+    return out

@@ -45,6 +45,10 @@ def test_run_on_cuda_end_to_end(tmp_path, capsys, data, model, task, layout, met
     rec = load_records(tmp_path / "rg")[0]
     assert rec["timings"]["device"] == "cuda"
     assert rec["timings"]["extraction_precision"] == ("bf16-autocast" if model == "random-tiny" else "float32")
+    import torch
+
+    assert rec["timings"]["device_name"] == torch.cuda.get_device_name(0)     # the cost columns' device
+    assert rec["timings"]["peak_device_mb"] > 0 and rec["timings"]["audio_s_extracted"] > 0
     again = _run(capsys, *common, "--device", "cuda", "--cache-dir", str(tmp_path / "cg"),
                  "--results-dir", str(tmp_path / "rg"))
     assert again["metrics"] == gpu["metrics"]  # same cache, same seed -> same scores on the GPU too

@@ -20,10 +20,16 @@ def reg():
     return Registry.load()
 
 
+STATS_SUBCOLUMNS = (" CI", " s/h audio", " probe s", " peak MB", " device")
+
+
 # ---- parsers (independent of the renderer's internals) ---------------------------------------------------------------
 def _cell(text: str) -> dict:
     """One rendered cell, md or LaTeX, as {"kind": ..., "value": ..., "std": ...}."""
     t = text.strip().replace(r"$\pm$", "±").replace("$", "").replace(r"\textit{not run}", NOT_RUN)
+    t = t.replace(r"\star", "★").replace(r"\approx", "≈")
+    mark = t[-1] if t.endswith(("★", "≈")) else ""
+    t = t.removesuffix(mark).strip()
     if t == "":
         return {"kind": "blank"}
     if t in (EM_DASH, "---"):
@@ -44,6 +50,8 @@ def _collect(tables: dict) -> dict:
     for tname, rows in tables.items():
         for model, cells in rows.items():
             for header, text in cells.items():
+                if header.endswith(STATS_SUBCOLUMNS):   # intervals and costs: tests/test_stats.py
+                    continue
                 column, sub = header.rsplit(" ", 1)
                 column = column.removesuffix(" ↓")  # the mark of a lower-is-better metric
                 out.setdefault((tname, model, column), {})[sub] = _cell(text)

@@ -13,6 +13,18 @@ from layouts import write_chords, write_giantsteps, write_harmonix, write_pianos
 FAST = ["--probe", "linear", "--max-epochs", "8", "--json", "--quiet"]
 
 
+def assert_sidecar_reproduces(rec: dict) -> None:
+    """Issue 21: the record's per-track sidecar rebuilds every test metric it holds (folds and pooled ones too)."""
+    from benchmarks import sidecar, stats
+    from benchmarks.tasks import get_task
+
+    ivs = stats.intervals(get_task(rec["task"]), sidecar.load(rec), n_resamples=20)
+    numeric = {k for k in rec["metrics"] if not k.startswith("n_")}
+    assert numeric <= set(ivs), numeric - set(ivs)
+    for k in numeric:
+        assert ivs[k].value == pytest.approx(rec["metrics"][k], abs=1e-9, nan_ok=True), k
+
+
 def run_json(capsys, tmp_path, task, data, *extra) -> dict:
     rc = cli(["run", "--model", "mel", "--task", task, "--data-dir", str(data), "--cache-dir", str(tmp_path / "c"),
               "--results-dir", str(tmp_path / "r"), *FAST, *extra])
@@ -33,6 +45,7 @@ def test_chords_on_each_real_layout(tmp_path, capsys, layout):
     assert rec["protocol"]["split"] == ("Chords1217 fold files" if layout == "chords1217" else
                                         "5-fold cross-validation by track")
     assert m["majmin"] > 0.4, m  # four sine triads and silence: far above the 1/25 of chance
+    assert_sidecar_reproduces(rec)
 
 
 def test_structure_on_the_harmonix_layout(tmp_path, capsys):
@@ -40,6 +53,7 @@ def test_structure_on_the_harmonix_layout(tmp_path, capsys):
     m = out["metrics"]
     assert m["accuracy"] > 0.5 and 0 <= m["hr_f_0_5"] <= 1 and 0 <= m["hr_f_3"] <= 1, m
     assert load_records(tmp_path / "r")[0]["protocol"]["folds"] == 8
+    assert_sidecar_reproduces(load_records(tmp_path / "r")[0])
 
 
 def test_difficulty_on_the_pianosyllabus_layout_and_lower_is_better(tmp_path, capsys):
@@ -50,6 +64,7 @@ def test_difficulty_on_the_pianosyllabus_layout_and_lower_is_better(tmp_path, ca
     assert rec["validation"]["lower_is_better"] is True and rec["validation"]["metric"] == "mse_macro"
     assert rec["validation"]["value"] >= 0  # stored as the MSE itself, not its negation
     assert all(p["val_score"] >= 0 for p in rec["sweep"])
+    assert_sidecar_reproduces(rec)
 
 
 def test_key_on_the_giantsteps_layouts(tmp_path, capsys):
@@ -60,3 +75,4 @@ def test_key_on_the_giantsteps_layouts(tmp_path, capsys):
     assert rec["dataset"]["n_examples"]["test"] == 24
     assert rec["dataset"]["info"]["train"]["dropped"] == {"confidence_below_2": 2, "no_or_multiple_keys": 1,
                                                        "no_audio": 0}
+    assert_sidecar_reproduces(rec)

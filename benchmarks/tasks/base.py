@@ -14,6 +14,17 @@ The steps, each a method of the frozen :class:`Task`, never mutating it:
 4. :meth:`Task.val_metric` — the validation metric of all probes at once (:mod:`probes.batched_metrics`).
 5. :meth:`Task.evaluate` — the test metrics of the chosen probe (a dict holding at least the primary metric).
 6. :meth:`Task.protocol` — what the record states about the protocol.
+7. :meth:`Task.resample_metrics` — the test metrics recomputed on resamples of the test tracks (bootstrap intervals
+   and paired tests, :mod:`benchmarks.stats`), from the per-track arrays ``evaluate`` returns under ``"_tracks"``.
+
+Per-track arrays (``evaluate(...)["_tracks"]``, stored in the record's sidecar, :mod:`benchmarks.sidecar`): every
+array has one row per test track, in the order of the test examples; its name says how the metric is rebuilt:
+
+- ``mean.<metric>``: the track's own value of a metric that is a mean over tracks (NaN = the track does not count,
+  as the metric itself skips it): the metric = ``nanmean`` over the tracks;
+- ``num.<metric>`` / ``den.<metric>``: a pooled (corpus) ratio: the metric = ``sum(num) / sum(den)``;
+- ``corpus.<name>``: the inputs of a corpus-level metric (targets, scores): the metric = the task's
+  :meth:`Task.corpus_metrics` of those rows (the same mir_eval / scikit-learn function ``evaluate`` uses).
 
 A task names its probe kind as an object of :mod:`probes.kinds` (or its registry name, resolved on construction):
 the kind owns the loss, output activation, target checks, track aggregation, default validation metric and default
@@ -224,6 +235,50 @@ class Task:
 
     def evaluate(self, prep: Prepared, fitted, data: ProbeData, examples: Sequence[Example], eps: float) -> dict:
         raise NotImplementedError
+
+    def corpus_metrics(self, wanted=None, **arrays: np.ndarray) -> dict:
+        """The corpus-level test metrics of some test tracks, from the rows of the ``corpus.*`` arrays of
+        ``evaluate``'s ``"_tracks"`` (keyword = the name after ``corpus.``); ``wanted`` (a set of metric names, or
+        None for all) lets a task skip metrics nobody asked for. Tasks that store such arrays override it."""
+        raise NotImplementedError(f"{self.name} stores no corpus-level per-track arrays")
+
+    def resample_metrics(self, tracks: Mapping[str, np.ndarray], idx: np.ndarray,
+                         wanted=None) -> dict[str, np.ndarray]:
+        """Every metric the per-track arrays ``tracks`` determine (or those of the set ``wanted`` when given), on
+        each resample of the tracks: ``idx`` is ``(B, n)`` row indices into the arrays (``np.arange(n)[None]``
+        gives the metrics of the test set itself); returns ``{metric: (B,) float64}`` (see the module docstring
+        for the array names)."""
+        import warnings
+
+        idx = np.atleast_2d(np.asarray(idx, dtype=np.int64))
+        out: dict[str, np.ndarray] = {}
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)   # a resample where no track counts: NaN
+            for key, values in tracks.items():
+                kind, _, name = key.partition(".")
+                if wanted is not None and name not in wanted:
+                    continue
+                if kind == "mean":
+                    out[name] = np.nanmean(np.asarray(values, dtype=np.float64)[idx], axis=1)
+                elif kind == "num":
+                    num = np.asarray(values, dtype=np.float64)[idx].sum(axis=1)
+                    out[name] = num / np.asarray(tracks[f"den.{name}"], dtype=np.float64)[idx].sum(axis=1)
+        corpus = {k.partition(".")[2]: np.asarray(v) for k, v in tracks.items() if k.startswith("corpus.")}
+        if corpus:
+            import sklearn
+
+            # the inputs were checked by the run; scikit-learn's per-call validation would dominate 1000 resamples
+            with sklearn.config_context(skip_parameter_validation=True, assume_finite=True), \
+                    warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+                # a resample may lack a class the predictions have (balanced accuracy warns), or be constant
+                warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rows = [self.corpus_metrics(wanted=wanted, **{k: v[i] for k, v in corpus.items()}) for i in idx]
+            for key in rows[0]:
+                if all(isinstance(r.get(key), (float, int, np.floating)) and not isinstance(r.get(key), bool)
+                       for r in rows) and not key.startswith("n_") and (wanted is None or key in wanted):
+                    out[key] = np.array([float(r[key]) for r in rows])
+        return out
 
     def protocol(self, prep: Prepared) -> dict:
         return {"frontend": self.frontend.describe(), "probe_kind": self.kind.name,

@@ -70,9 +70,12 @@ class BeatTask(FrameTask):
             if a.shape[1] > 1:
                 down_est.append(peak_pick_beats(interpolate_activation(a[:, 1], eps, 100.0),
                                                 min_interval_s=2 * 60.0 / DBN["max_bpm"]))
-        out = beat_metrics(refs, dbn)
-        out.update({f"peak_{k}": v for k, v in beat_metrics(refs, peaks).items()
-                    if k in ("f_measure", "cmlt", "amlt", "f_measure_pooled")})
+        out = beat_metrics(refs, dbn, per_track=True)
+        peak = beat_metrics(refs, peaks, per_track=True)
+        out.update({f"peak_{k}": v for k, v in peak.items() if k in ("f_measure", "cmlt", "amlt", "f_measure_pooled")})
+        out["_tracks"] = {**_track_arrays(out.pop("per_track")),
+                          **{k.replace(".", ".peak_", 1): v for k, v in _track_arrays(peak["per_track"]).items()
+                             if k.partition(".")[2] in ("f_measure", "cmlt", "amlt", "f_measure_pooled")}}
         if down_est:
             out["downbeat_f_measure"] = downbeat_metrics([ex.target.downbeats for ex in examples],
                                                          down_est)["f_measure"]
@@ -83,6 +86,15 @@ class BeatTask(FrameTask):
                 "post_processing": {"dbn": DBN, "peak_picking": "find_peaks(height=0.5, distance=0.279 s)",
                                     "validation_peak_picking": "find_peaks(height=min + 0.5 (max - min) of the "
                                                                "track, distance=0.279 s)"}}
+
+
+def _track_arrays(per_track: dict) -> dict:
+    """The sidecar arrays of :func:`probes.metrics.beat_metrics`' per-track values (:mod:`benchmarks.tasks.base`):
+    the mean-over-tracks scores, and the pooled F as ``2 Σ hits / (Σ n_est + Σ n_ref)`` (= 2PR / (P + R))."""
+    out = {f"mean.{k}": v for k, v in per_track.items() if k not in ("hits", "n_estimates", "n_references")}
+    out["num.f_measure_pooled"] = 2 * per_track["hits"]
+    out["den.f_measure_pooled"] = per_track["n_estimates"] + per_track["n_references"]
+    return out
 
 
 def beat_task(name: str, layout: str = "auto", synth_set: str | None = None, data_subdir: str = "beats") -> BeatTask:

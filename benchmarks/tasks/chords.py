@@ -63,11 +63,19 @@ class ChordTask(FrameTask):
         acts = fitted.predict(data)
         preds = [a.argmax(axis=1) for a in acts]
         refs = [(e.target.intervals, e.target.labels) for e in examples]
-        out = chord_metrics(refs, [frames_to_segments(p, eps) for p in preds])
+        out = chord_metrics(refs, [frames_to_segments(p, eps) for p in preds], per_track=True)
         targets = np.concatenate([np.asarray(y) for y in data.y])
         pred = np.concatenate(preds)
         keep = targets >= 0
         out["frame_accuracy"] = float(np.mean(pred[keep] == targets[keep])) if keep.any() else float("nan")
+        per, tracks = out.pop("per_track"), {}
+        for name in ("majmin", "root"):
+            c, t = per[f"{name}_correct"], per[f"{name}_total"]
+            tracks[f"mean.{name}"] = np.where(t > 0, c / np.where(t > 0, t, 1), np.nan)
+            tracks[f"num.{name}_wcsr"], tracks[f"den.{name}_wcsr"] = c, t
+        tracks["num.frame_accuracy"] = np.array([np.sum((p == y)[y >= 0]) for p, y in zip(preds, data.y)], float)
+        tracks["den.frame_accuracy"] = np.array([np.sum(np.asarray(y) >= 0) for y in data.y], float)
+        out["_tracks"] = tracks
         return out
 
 

@@ -37,8 +37,11 @@ class DifficultyTask(ClipTask):
         return ordinal_targets(example.target)
 
     def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        pred = decode(fitted.predict(data))
-        return difficulty_metrics(np.array([e.target for e in examples]), pred)
+        true, pred = np.array([e.target for e in examples], dtype=np.int64), decode(fitted.predict(data))
+        return {**difficulty_metrics(true, pred), "_tracks": {"corpus.true": true, "corpus.pred": pred}}
+
+    def corpus_metrics(self, true, pred, wanted=None) -> dict:
+        return difficulty_metrics(true, pred)
 
 
 def difficulty_task(name: str, synth_set: str | None = None) -> DifficultyTask:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.datasets.key import LAYOUT, load_giantsteps
 from benchmarks.extract import Frontend
-from probes.keys import NAMES, BatchedKeyScore, key_index, key_metrics
+from probes.keys import NAMES, SCORE as KEY_SCORE, BatchedKeyScore, key_index, key_metrics
 
 from probes.kinds import MULTICLASS
 
@@ -38,7 +40,9 @@ class KeyTask(ClipTask):
 
     def evaluate(self, prep, fitted, data, examples, eps) -> dict:
         logits = fitted.predict(data, output="logits")
-        return key_metrics([key_index(e.target) for e in examples], logits.argmax(axis=1))
+        true, pred = np.array([key_index(e.target) for e in examples]), logits.argmax(axis=1)
+        return {**key_metrics(true, pred),
+                "_tracks": {"mean.weighted_score": KEY_SCORE[true, pred], "mean.accuracy": (true == pred) * 1.0}}
 
 
 def key_task(name: str, synth_set: str | None = None) -> KeyTask:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.datasets.structure import load_harmonix
 from benchmarks.extract import Frontend
 from probes.segments import FUNCTIONS, frame_functions, structure_metrics
@@ -42,7 +44,13 @@ class StructureTask(FrameTask):
     def evaluate(self, prep, fitted, data, examples, eps) -> dict:
         acts = fitted.predict(data)
         refs = [(e.target.intervals(duration=len(a) / eps), y) for e, a, y in zip(examples, acts, data.y)]
-        return structure_metrics(refs, [a.argmax(axis=1) for a in acts], eps)
+        out = structure_metrics(refs, [a.argmax(axis=1) for a in acts], eps, per_track=True)
+        per = out.pop("per_track")
+        out["_tracks"] = {"mean.accuracy": np.where(per["scored"] > 0, per["hits"] / np.maximum(per["scored"], 1),
+                                                    np.nan),
+                          "num.accuracy_pooled": per["hits"], "den.accuracy_pooled": per["scored"],
+                          "mean.hr_f_0_5": per["hr_f_0_5"], "mean.hr_f_3": per["hr_f_3"]}
+        return out
 
 
 def structure_task(name: str, synth_set: str | None = None) -> StructureTask:
