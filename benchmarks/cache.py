@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from omar_rq.errors import UserError
 
 DEFAULT_CACHE_ENV = "OMAR_BENCH_CACHE"
 #: Storage precisions of ``--cache-dtype`` and the frontend-key suffix each adds.
@@ -42,7 +43,7 @@ CACHE_DTYPES = {"float32": "", "float16": "-f16"}
 FLOAT16_MAX = 65504.0
 
 
-class DiskFull(OSError):
+class DiskFull(UserError, OSError):
     """The disk filled up (``ENOSPC``) while writing ``path``; what was written before is intact."""
 
     def __init__(self, path: Path, written: str = "entries written before it are kept"):
@@ -55,7 +56,7 @@ class DiskFull(OSError):
         return self.strerror
 
 
-class Float16Overflow(ValueError):
+class Float16Overflow(UserError, ValueError):
     """A vector with values beyond float16's range cannot be cached as float16."""
 
 

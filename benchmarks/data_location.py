@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from omar_rq.errors import UserError
 
 DATA_ENV = "OMAR_BENCH_DATA"
 SYNTH_CONFIG_ENV = "OMAR_BENCH_SYNTH_CONFIG"   # another sizes/seeds TOML for the synthesised sets (default cfg/synth.toml)
@@ -15,7 +16,7 @@ SYNTH_CONFIG_ENV = "OMAR_BENCH_SYNTH_CONFIG"   # another sizes/seeds TOML for th
 __all__ = ["DATA_ENV", "SYNTH_CONFIG_ENV", "DataNotFound", "data_dir_for", "data_status"]
 
 
-class DataNotFound(FileNotFoundError):
+class DataNotFound(UserError, FileNotFoundError):
     """A task's dataset was not given and cannot be found (the message says how to point at it)."""
 
 

@@ -1,17 +1,20 @@
-"""Errors a user causes and can fix: the CLI prints their message as one line and exits with status 2.
-
-The library modules raise their own precise types (a dataset layout, a checkpoint, a config…); the CLI's
-:func:`benchmarks.cli.user_errors` lists them all. This module holds the ones that belong to no single layer.
+"""Errors a user causes and can fix that belong to no single layer. Every such error, here or in the library modules
+(a dataset layout, a checkpoint, a config…), is a :class:`omar_rq.errors.UserError`: the CLI prints its message as
+one line and exits with status 2.
 """
 from __future__ import annotations
 
+from omar_rq.errors import UserError
 
-class UsageError(ValueError):
+__all__ = ["UserError", "UsageError", "UnknownName", "did_you_mean"]
+
+
+class UsageError(UserError, ValueError):
     """A flag or option value that cannot work (a layer out of range, a device that is not there, a split option a
     task does not have); the message says which and why."""
 
 
-class UnknownName(KeyError):
+class UnknownName(UserError, KeyError):
     """A name that is not one of the known tables, sets, …; ``str()`` is the plain message."""
 
     def __str__(self) -> str:

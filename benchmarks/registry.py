@@ -22,6 +22,7 @@ from typing import NamedTuple
 from omar_rq.hub import find_in_hf_cache, hf_cache_dir, hf_repo_dir
 
 from .resources import reference_dir
+from omar_rq.errors import UserError
 
 REFERENCE_DIR = reference_dir()
 CHECKPOINT_ENV = "OMAR_BENCH_CHECKPOINTS"
@@ -31,14 +32,14 @@ HF_PREFIX = "omar-rq-"
 EXPECTED_LAYOUT = "<root>/<run id>/checkpoints/<config>.gin + *.ckpt"
 
 
-class UnknownModel(KeyError):
+class UnknownModel(UserError, KeyError):
     """A model name the registry does not know (neither a short id nor an `mtg-upf/omar-rq-*` id)."""
 
     def __str__(self) -> str:  # KeyError's str() would quote the whole message
         return str(self.args[0]) if self.args else "unknown model"
 
 
-class CheckpointNotFound(FileNotFoundError):
+class CheckpointNotFound(UserError, FileNotFoundError):
     """A model's weights are not where the registry says they should be; the message says where it looked."""
 
 

@@ -51,6 +51,7 @@ from .errors import UsageError
 from .extract import Extraction, extract, uses_autocast
 from .records import write_record
 from .tasks import Prepared, Task, get_task
+from omar_rq.errors import UserError
 
 RESULTS_ENV = "OMAR_BENCH_RESULTS"
 DEFAULT_MAX_BAD_FRACTION = 0.25
@@ -60,7 +61,7 @@ FRAME_PATIENCE_STEPS = FRAME_SCHEDULE.patience_steps
 FRAME_MAX_STEPS = FRAME_SCHEDULE.max_steps
 
 
-class TooManyBadFiles(RuntimeError):
+class TooManyBadFiles(UserError, RuntimeError):
     pass
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.sidecar import Tracks
+from omar_rq.errors import UserError
 
 N_RESAMPLES = 1000
 SEED = 20211
@@ -39,7 +40,7 @@ RULE = (f"95 % percentile bootstrap over test tracks ({N_RESAMPLES} resamples, s
         f"paired bootstrap on the same resamples (two-sided, α = {ALPHA}, Holm-corrected over the column)")
 
 
-class NotPaired(ValueError):
+class NotPaired(UserError, ValueError):
     """Two records cannot be compared track by track (different test tracks or folds); the message says why."""
 
 

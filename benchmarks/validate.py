@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from omar_rq.errors import UserError
 
 __all__ = ["Check", "validate_encoder", "cheap_checks", "EncoderContractError", "CHEAP", "FULL"]
 
@@ -32,7 +33,7 @@ CHEAP = ("sample_rate", "shapes", "frame_rate", "finite", "deterministic", "batc
 FULL = CHEAP + ("long_input", "memory")
 
 
-class EncoderContractError(ValueError):
+class EncoderContractError(UserError, ValueError):
     """An encoder that does not keep the contract (the message lists every failed check)."""
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from .errors import UserError
 from .resample import resample
 
 __all__ = ["AudioLoadError", "load_audio", "audio_info", "header_frames", "AUDIO_EXTENSIONS", "TRUNCATION_TOLERANCE"]
@@ -23,7 +24,7 @@ AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".au", ".ogg", ".aiff", ".aif")
 TRUNCATION_TOLERANCE = 0.05
 
 
-class AudioLoadError(Exception):
+class AudioLoadError(UserError):
     """An audio file could not be used; ``path`` and ``reason`` say which and why."""
 
     def __init__(self, path: str | os.PathLike, reason: str):

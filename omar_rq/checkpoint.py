@@ -8,11 +8,13 @@ from pathlib import Path
 
 import torch
 
+from .errors import UserError
+
 #: prefixes of the keys an encoder checkpoint holds (released format)
 ENCODER_PREFIXES = ("net.", "embedding_layer.")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint file that cannot be used, with the file and the reason."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import gin
 
 from .conformer import Conformer
+from .errors import UserError
 from .transformer import Transformer
 from .views import CQT, EnCodec, MelSpectrogram, View, Waveform
 
@@ -62,7 +63,7 @@ _LOCK = threading.RLock()
 _WRAPPERS: dict[str, object] = {}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file that is not a usable OMAR-RQ model config; the message names the file and the problem."""
 
 

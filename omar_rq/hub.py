@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from .errors import UserError
 
 
-class ModelNotFound(FileNotFoundError):
+class ModelNotFound(UserError, FileNotFoundError):
     pass
 
 

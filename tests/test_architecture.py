@@ -97,8 +97,8 @@ def test_the_cycle_finder_finds_a_planted_cycle():
 
 def test_the_import_graph_sees_lazy_imports():
     graph = import_graph()
-    # benchmarks.cli imports the pretraining entry point inside a function
-    assert "omar_rq.train.trainer" in graph["benchmarks.cli"]
+    # the pretrain command imports the pretraining entry point inside a function
+    assert "omar_rq.train.trainer" in graph["benchmarks.commands"]
     assert "omar_rq.checkpoint" in graph["omar_rq.model"]
 
 
@@ -144,3 +144,27 @@ def test_released_gin_names_parse_and_the_training_class_builds_through_them():
 
     module, info = build_pretraining_module(ROOT / "cfg" / "pretrain" / "tiny.gin")
     assert isinstance(module, MaskingModel) and info.input_view == "nets.melspectrogram.MelSpectrogram"
+
+
+def test_every_user_error_is_one_line_with_status_2_and_other_errors_are_not_swallowed(monkeypatch, capsys):
+    """The CLI catches the one base class, :class:`omar_rq.errors.UserError`, whatever layer raised it."""
+    from benchmarks import cli
+    from benchmarks.commands import COMMANDS
+    from omar_rq.audio import AudioLoadError
+    from omar_rq.errors import UserError
+
+    def fail(args):
+        raise AudioLoadError("x.wav", "truncated: the file holds 1.0 s of the 2.0 s its header declares")
+
+    monkeypatch.setitem(COMMANDS, "models", fail)
+    assert cli.main(["models"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("omar-bench models: error: ") and "x.wav" in err[0]
+    assert issubclass(AudioLoadError, UserError)
+
+    def bug(args):
+        raise ZeroDivisionError("a bug, not a user error")
+
+    monkeypatch.setitem(COMMANDS, "models", bug)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["models"])

@@ -12,11 +12,12 @@ import hashlib
 import importlib.metadata as md
 import json
 from pathlib import Path
+from omar_rq.errors import UserError
 
 __all__ = ["options_digest", "package_version", "file_digest", "AdapterError"]
 
 
-class AdapterError(ValueError):
+class AdapterError(UserError, ValueError):
     """An encoder adapter cannot load or wrap what it was pointed at; the message says what and why."""
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+from omar_rq.errors import UserError
 
 __all__ = ["DatasetLayoutError", "Example", "DatasetIndex", "SPLITS", "canonical", "describe_dir", "absolute",
            "MISSING_SAMPLE_SIZE"]
@@ -35,7 +36,7 @@ SPLITS = ("train", "valid", "test", "")
 MISSING_SAMPLE_SIZE = 20
 
 
-class DatasetLayoutError(ValueError):
+class DatasetLayoutError(UserError, ValueError):
     """The data folder is missing or not in the expected layout.
 
     The message says what was found (the path, a few entries of the folder) and what was expected, so the user can fix

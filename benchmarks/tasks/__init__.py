@@ -10,6 +10,7 @@ import pkgutil
 from functools import lru_cache
 
 from .base import ClipTask, EmptySplit, Fold, FrameTask, Metric, Prepared, Task, TooFewTracks
+from omar_rq.errors import UserError
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +30,7 @@ def all_tasks() -> dict[str, Task]:
 _ORDER = {"mtat": 0, "nsynth": 1, "beats": 2}
 
 
-class UnknownTask(KeyError):
+class UnknownTask(UserError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
 

@@ -49,16 +49,17 @@ from benchmarks.datasets import DatasetIndex, Example, kfold_assignments
 from benchmarks.extract import Frontend
 from probes.data import ProbeData
 from probes.kinds import ProbeKind, get_kind
+from omar_rq.errors import UserError
 
 __all__ = ["Metric", "Fold", "Prepared", "Task", "ClipTask", "FrameTask", "TooFewTracks", "EmptySplit",
            "row_segments", "TaskOption"]
 
 
-class TooFewTracks(ValueError):
+class TooFewTracks(UserError, ValueError):
     """The dataset has too few usable tracks for the task's cross-validation (a user error: a one-line message)."""
 
 
-class EmptySplit(ValueError):
+class EmptySplit(UserError, ValueError):
     """A split the task needs is empty (a user error: a one-line message)."""
 
 

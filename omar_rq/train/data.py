@@ -37,6 +37,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import UserError
 from ..audio import AUDIO_EXTENSIONS, AudioLoadError, audio_info, load_audio
 from ..resample import resample
 
@@ -46,7 +47,7 @@ __all__ = ["AudioDataModule", "AudioCropDataset", "AudioSource", "list_audio_fil
            "DataSetupError"]
 
 
-class DataSetupError(ValueError):
+class DataSetupError(UserError, ValueError):
     """The data settings do not give any usable audio (missing folder or list, no audio files, all files bad)."""
 
 

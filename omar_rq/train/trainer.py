@@ -42,6 +42,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ..config import ConfigError
+from ..errors import UserError
 from ..files import atomic_write
 from .args import build_parser
 from .build import SYNTH_DATA, PretrainInfo, build_pretraining_module, peek_config, resolved_config_text
@@ -57,7 +58,7 @@ __all__ = ["pretrain", "PretrainError", "main", "run_from_args"]
 _MIXED = {"bf16-mixed", "16-mixed", "bf16", "16", "bf16-true", "16-true", "half"}
 
 
-class PretrainError(RuntimeError):
+class PretrainError(UserError, RuntimeError):
     """A pretraining run that cannot start as configured (the message says what to change)."""
 
 

@@ -13,12 +13,13 @@ import torch
 
 from ..resample import resample
 from .base import View
+from ..errors import UserError
 
 #: Global statistics used by upstream when no stats file is given.
 DEFAULT_MEAN, DEFAULT_STD = -0.5577428463574771, 5.863781862801963
 
 
-class EncodecWeightsNotFound(FileNotFoundError):
+class EncodecWeightsNotFound(UserError, FileNotFoundError):
     pass
 
 
