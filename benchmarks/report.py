@@ -22,7 +22,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -32,6 +31,7 @@ from benchmarks.leaderboard import (COST_SUBCOLUMNS, EM_DASH, Table, _cell_texts
                                     build_tables, stats_rule)
 from benchmarks.records import best_by_validation, latest_per_key
 from benchmarks.registry import Registry, default_registry
+from omar_rq.files import atomic_write
 
 INDEX = "index.html"
 
@@ -313,13 +313,4 @@ def write_report(out: str | os.PathLike, records: Iterable[dict], registry: Regi
         raise UsageError(f"--out {out}: exists and is not a folder (the report is a folder: index.html + records/)")
     out.mkdir(parents=True, exist_ok=True)
     text = render(records, out, registry)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".html", dir=out)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out / INDEX)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out / INDEX
+    return atomic_write(out / INDEX, text, mode=0o644)

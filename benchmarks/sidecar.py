@@ -21,13 +21,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from omar_rq.files import atomic_write
 
 PREFIX = "m:"
 DIGEST_SIZE = 20
@@ -85,16 +85,7 @@ def write(folder: str | os.PathLike, arrays: dict[str, np.ndarray]) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"tracks-{digest}.npz"
     if not path.is_file():
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz.part", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, data, mode=0o644)
     runs = arrays.get("run_fold")
     return {"file": path.name, "blake2b": digest, "n_tracks": int(len(np.unique(arrays["track"]))),
             "n_runs": int(len(runs)) if runs is not None else 0}

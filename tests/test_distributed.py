@@ -33,8 +33,8 @@ def _env() -> dict:
 
 
 def _entries(cache: Path) -> list[Path]:
-    """The cache's entries (not the temporary ``.tmp-*.npz`` a killed writer leaves)."""
-    return sorted(p for p in cache.glob("embeddings/*/*/*/*.npz") if not p.name.startswith(".tmp-"))
+    """The cache's entries (not the hidden temporary files a killed writer leaves)."""
+    return sorted(p for p in cache.glob("embeddings/*/*/*/*.npz") if not p.name.startswith("."))
 
 
 def _cmd(model: str, data: Path, cache: Path, results: Path, *extra) -> list[str]:

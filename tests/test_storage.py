@@ -226,7 +226,7 @@ def test_a_full_disk_mid_run_loses_nothing_and_a_rerun_resumes(tmp_path, capsys,
     assert code == 2 and "no space left" in err and len(err.strip().splitlines()) == 1, err
     kept = entries_of(tmp_path / "c")
     assert len(kept) == 50
-    assert not [p for p in (tmp_path / "c").rglob(".tmp-*")]      # the partial file was removed
+    assert not [p for p in (tmp_path / "c").rglob("*.tmp-*")]      # the partial file was removed
     for p in kept:                                                  # every entry written before is whole
         with np.load(p) as z:
             assert z["layer_0"].shape == (1, 384)
@@ -260,7 +260,7 @@ def test_a_full_tmpfs_mid_run_loses_nothing(tmp_path, capsys, nsynth):
         for p in kept:
             with np.load(p) as z:
                 assert z["layer_0"].shape == (1, 384)
-        assert not [p for p in (mnt / "c").rglob(".tmp-*")]
+        assert not [p for p in (mnt / "c").rglob("*.tmp-*")]
     finally:
         subprocess.run(["umount", str(mnt)], capture_output=True)
 
