@@ -49,6 +49,7 @@ from .datasets import DatasetLayoutError
 from .encoders import Encoder, load_encoder, locate
 from .errors import UsageError
 from .extract import Extraction, extract, uses_autocast
+from .memory import peak_memory_mb, reset_peak_memory
 from .records import build_record, write_record
 from .tasks import Prepared, Task, get_task
 from omar_rq.errors import UserError
@@ -394,37 +395,8 @@ def device_name(device: str) -> str:
     return platform.processor() or platform.machine() or "cpu"
 
 
-def reset_peak_memory(device: str) -> None:
-    """Start counting peak memory for this run: the peak-RSS counter (Linux: ``/proc/self/clear_refs``) and torch's
-    peak device memory on CUDA. Where the counter cannot be reset, the peak is the process's so far."""
-    import torch
-
-    try:
-        with open("/proc/self/clear_refs", "w") as f:   # "5": reset VmHWM (Linux >= 4.0)
-            f.write("5")
-    except OSError:
-        pass
-    if device != "cpu" and torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
 
 
-def peak_memory_mb(device: str) -> dict:
-    """Peak memory since :func:`reset_peak_memory`: the process's peak RSS (MB; ``VmHWM``, else ``getrusage``) and,
-    on CUDA, torch's peak allocated device memory (MB)."""
-    import resource
-
-    import torch
-
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024.0 if sys.platform != "darwin" else 1024.0 ** 2)
-    try:
-        rss = next(int(line.split()[1]) / 1024.0 for line in Path("/proc/self/status").read_text().splitlines()
-                   if line.startswith("VmHWM:"))
-    except (OSError, StopIteration, ValueError):
-        pass
-    out = {"peak_rss_mb": round(rss, 1)}
-    if device != "cpu" and torch.cuda.is_available():
-        out["peak_device_mb"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
-    return out
 
 
 def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from omar_rq.errors import UserError
+from benchmarks.memory import peak_rss_mb, reset_peak, rss_mb
 
 __all__ = ["Check", "validate_encoder", "cheap_checks", "EncoderContractError", "CHEAP", "FULL"]
 
@@ -154,35 +155,10 @@ def cheap_checks(enc) -> list[Check]:
     return out
 
 
-def _rss_peak_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
-def _rss_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def long_checks(enc, long_minutes: float = 10.0) -> list[Check]:
@@ -206,10 +182,10 @@ def long_checks(enc, long_minutes: float = 10.0) -> list[Check]:
     t0 = time.perf_counter()
     try:
         x = _audio("noise", 60.0 * long_minutes, sr)
-        base = _rss_mb()
-        can = _reset_peak() and base is not None
+        base = rss_mb()
+        can = reset_peak() and base is not None
         y = _run(enc, x, [0])
-        peak = _rss_peak_mb() if can else None
+        peak = peak_rss_mb() if can else None
         out_mb = y.numel() * 4 / 2 ** 20
         if peak is None:
             ok, detail = y.shape[2] > 0, f"{long_minutes:g} min ran ({y.shape[2]} frames); peak memory not measurable"

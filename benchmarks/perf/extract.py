@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -27,16 +26,11 @@ import warnings
 from pathlib import Path
 
 import torch
+from benchmarks.memory import peak_rss_mb, reset_peak, rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _load(config: str, window_seconds: float):
@@ -56,30 +50,20 @@ def _time(model, audio, layers, repeats: int) -> float:
     return min(times)
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident memory since the last :func:`_reset_peak` (VmHWM), in MB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as f:  # "5": reset the peak-RSS counter (Linux >= 4.0)
-        f.write("5")
 
 
 def memory_case(config: str, minutes: float, windowed: bool, layers: list[int]) -> dict:
     """Run in a subprocess: load, then one extraction of ``minutes`` of audio; peak RSS of this process."""
     model = _load(config, window_seconds=30.0 if windowed else 1e9)
     audio = torch.randn(1, int(minutes * 60 * model.sr)) * 0.1
-    after_load = _rss_mb()
-    _reset_peak()
+    after_load = rss_mb()
+    reset_peak()
     t = time.perf_counter()
     out = model.extract_embeddings(audio, layers)
     seconds = time.perf_counter() - t
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     return {"windowed": windowed, "after_load_mb": after_load, "peak_mb": peak, "seconds": seconds,
             "shape": list(out.shape)}
 

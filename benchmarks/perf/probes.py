@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from benchmarks.memory import peak_rss_mb, reset_peak
 
 N_TRAIN, N_VALID, DIM, TAGS, BATCH = 15244, 1529, 1024, 50, 256
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,7 +256,7 @@ def _layers_child(n_layers: int, device: str, epochs: int) -> None:
                 m.flush()
                 maps[(layer, split)] = f"{tmp}/{split}-{layer}.npy"
         del x_tr, x_va
-        _reset_peak()
+        reset_peak()
 
         def inputs(layers):
             return LayerInputs(layers=layers, rows=lambda l, s: np.load(maps[(l, s)], mmap_mode="r"),
@@ -272,23 +273,11 @@ def _layers_child(n_layers: int, device: str, epochs: int) -> None:
         sweep_layers("multilabel", inputs(list(range(n_layers))), progress=fits.append, **kw)
         all_s = time.perf_counter() - t
     print(json.dumps({"one_s": one, "all_s": all_s, "fits": len(fits), "layers_per_fit": fits,
-                      "peak_rss_mb": _peak_rss_mb()}))
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
-def _peak_rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _run_beats(task: str, data: Path, device: str, rate: float) -> dict:
