@@ -154,7 +154,7 @@ def test_generic_layout_with_splits(tmp_path):
 
 def test_generic_layout_split_errors(tmp_path):
     root = make_generic(tmp_path / "a", splits="t01\ttrain\nt02\ttraining\n")
-    with pytest.raises(BeatFileError, match=r"splits.tsv, line 2: split 'training'"):
+    with pytest.raises(DatasetLayoutError, match=r"splits.tsv, line 2: split 'training'"):
         load_beats(root)
     root = make_generic(tmp_path / "b", splits="t01\ttrain\nt02\ttest\n")
     with pytest.raises(DatasetLayoutError, match=r"1 track\(s\).*not listed.*t03"):

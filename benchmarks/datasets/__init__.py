@@ -5,9 +5,10 @@ is missing or in the wrong layout. Audio is decoded elsewhere (:mod:`omar_rq.aud
 readers (the GTZAN ``genres/<genre>/…`` tree, id-keyed searches) lives in :mod:`benchmarks.datasets.discovery`.
 """
 from .base import DatasetIndex, DatasetLayoutError, Example
-from .beats import (BeatAnnotation, BeatFileError, kfold_assignments, load_ballroom, load_beat_dataset, load_beats,
+from .beats import (BeatAnnotation, BeatFileError, load_ballroom, load_beat_dataset, load_beats,
                     load_gtzan_rhythm, read_beats)
 from .emomusic import load_emomusic
+from .folds import kfold_assignments
 from .gtzan import find_gtzan_audio, load_gtzan
 from .medley_solos import load_medley_solos
 from .mtat import load_mtat

@@ -16,7 +16,7 @@ Accepted layouts
     case-insensitive; for two audio files with the same id the first of wav, flac, au, mp3 is used and the others are
     listed in ``info["duplicate_audio"]``). Optional ``<root>/splits.tsv``: ``<id>\\t<train|valid|test>`` lines (an
     ``id\\tsplit`` header line is allowed) → ``split_name="given"``; without it every split is ``""`` and
-    ``split_name="none"`` (the runner then cross-validates with :func:`kfold_assignments`).
+    ``split_name="none"`` (the runner then cross-validates with :func:`benchmarks.datasets.folds.kfold_assignments`).
 ``"gtzan"`` (:func:`load_gtzan_rhythm`) — GTZAN audio + GTZAN-Rhythm beats (Marchand & Peeters 2015)
     Audio: ``<genre>/<genre>.<5 digits>.<au|wav>`` as in the GTZAN download (``genres/``) or the Kaggle copy
     (``Data/genres_original/``), found by :func:`benchmarks.datasets.discovery.find_gtzan_audio` (the GTZAN
@@ -40,22 +40,21 @@ GTZAN, then Ballroom) and says what each layout expects when none matches.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
 from .base import DatasetIndex, DatasetLayoutError, Example, check_root, describe_dir, missing_audio_info
 from .discovery import (GENRE_ALTERNATION, GTZAN_AUDIO_DIRS, GTZAN_GENRES, find_files, find_gtzan_audio, gtzan_id,
                         relative, scan_files)
+from .splits import read_split_file
 
 __all__ = ["BeatAnnotation", "BeatFileError", "read_beats", "load_beats", "load_gtzan_rhythm", "load_ballroom",
-           "load_beat_dataset", "kfold_assignments", "AUDIO_EXTENSIONS", "GTZAN_GENRES", "GTZAN_AUDIO_DIRS",
+           "load_beat_dataset", "AUDIO_EXTENSIONS", "GTZAN_GENRES", "GTZAN_AUDIO_DIRS",
            "GTZAN_ANNOTATION_DIRS", "BALLROOM_AUDIO_DIRS", "BALLROOM_ANNOTATION_DIRS", "LAYOUTS"]
 
 #: Audio extensions of the generic layout, in order of preference when one id has several files.
@@ -79,7 +78,6 @@ _BALLROOM_ANN_RE = re.compile(r"^((?:Albums|Media)-.+)\.beats$", re.IGNORECASE)
 
 _INT_RE = re.compile(r"^\+?\d+(?:\.0*)?$")
 _BARBEAT_RE = re.compile(r"^(\d+)\.(\d+)$")
-_SPLIT_VALUES = ("train", "valid", "test")
 
 
 class BeatFileError(DatasetLayoutError):
@@ -231,31 +229,6 @@ _GENERIC_EXPECTED = ("generic layout expects <root>/audio/<id>.<wav|flac|au|mp3>
                      "optionally <root>/splits.tsv ('<id>\\t<train|valid|test>' lines)")
 
 
-def _read_splits(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BeatFileError(f"{path}: unreadable ({e})") from None
-    first = True
-    for lineno, line in enumerate(lines, start=1):
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        fields = [f.strip() for f in (s.split("\t") if "\t" in s else s.split())]
-        if len(fields) != 2:
-            raise BeatFileError(f"{path}, line {lineno}: {s!r}: expected '<id>\\t<train|valid|test>'")
-        k, v = fields
-        if first and (k.lower(), v.lower()) == ("id", "split"):
-            first = False
-            continue  # header
-        first = False
-        if v not in _SPLIT_VALUES:
-            raise BeatFileError(f"{path}, line {lineno}: split {v!r} is not one of train, valid, test")
-        if k in out:
-            raise BeatFileError(f"{path}, line {lineno}: id {k!r} listed twice")
-        out[k] = v
-    return out
 
 
 def load_beats(root: str | os.PathLike, name: str = "beats") -> DatasetIndex:
@@ -304,7 +277,7 @@ def load_beats(root: str | os.PathLike, name: str = "beats") -> DatasetIndex:
     split_of = None
     splits_path = root / "splits.tsv"
     if splits_path.is_file():
-        split_of = _read_splits(splits_path)
+        split_of = read_split_file(splits_path)
         paired = sorted(set(audio) & set(ann))
         absent = [k for k in paired if k not in split_of]
         if absent:
@@ -416,21 +389,3 @@ def load_beat_dataset(root: str | os.PathLike, layout: str = "auto") -> DatasetI
     raise DatasetLayoutError(
         f"beat set at {r}: no known layout matches (found: {describe_dir(r)}).\n"
         f"  - {_GENERIC_EXPECTED};\n  - {_GTZAN_EXPECTED};\n  - {_BALLROOM_EXPECTED}.")
-
-
-def kfold_assignments(ids: Iterable[str], k: int = 8, seed: int = 0) -> dict[str, int]:
-    """Assign each id to one of ``k`` folds (0 … k-1): fixed, seeded, deterministic.
-
-    Ids are ordered by ``sha256(f"{seed}\\0{id}")`` and dealt round-robin, so fold sizes differ by at most one and the
-    assignment depends only on the set of ids and the seed (not on input order, platform or NumPy version).
-    Raises ValueError for duplicate ids, ``k < 2`` or fewer ids than folds.
-    """
-    ids = list(ids)
-    if len(set(ids)) != len(ids):
-        raise ValueError("kfold_assignments: duplicate ids")
-    if k < 2:
-        raise ValueError(f"k must be >= 2, got {k}")
-    if len(ids) < k:
-        raise ValueError(f"{len(ids)} ids cannot fill {k} folds")
-    ranked = sorted(ids, key=lambda i: (hashlib.sha256(f"{int(seed)}\x00{i}".encode("utf-8")).digest(), i))
-    return {i: n % k for n, i in enumerate(ranked)}

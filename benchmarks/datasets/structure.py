@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import DatasetIndex, DatasetLayoutError, Example, check_root, describe_dir, missing_audio_info
+from .splits import read_split_file
 
 __all__ = ["Segmentation", "SegmentFileError", "read_segments", "load_harmonix", "AUDIO_EXTENSIONS"]
 
@@ -103,18 +104,6 @@ def _dataset_dir(root: Path) -> Path:
                              f"audio/<NNNN_name>.mp3); found: {describe_dir(root)}")
 
 
-def _read_splits(path: Path) -> dict[str, str]:
-    out = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) != 2 or parts[1] not in ("train", "valid", "test"):
-            if n == 1 and parts[:1] == ["id"]:
-                continue
-            raise DatasetLayoutError(f"{path}, line {n}: expected '<id>\\t<train|valid|test>', got {line!r}")
-        out[parts[0]] = parts[1]
-    return out
 
 
 def load_harmonix(root: str | os.PathLike) -> DatasetIndex:
@@ -137,7 +126,7 @@ def load_harmonix(root: str | os.PathLike) -> DatasetIndex:
         for p in sorted(d.iterdir()):
             if p.suffix.lower() in AUDIO_EXTENSIONS and p.stem not in audio:
                 audio[p.stem] = p
-    splits = _read_splits(root / "splits.tsv") if (root / "splits.tsv").is_file() else None
+    splits = read_split_file(root / "splits.tsv") if (root / "splits.tsv").is_file() else None
     examples, without_audio = [], []
     for seg in sorted((ds / "segments").glob("*.txt")):
         stem = seg.stem
