@@ -38,6 +38,7 @@ from typing import Callable, Iterable, Sequence
 from benchmarks.errors import UnknownName
 from benchmarks.records import RECORDS_SUBDIR, best_by_validation, latest_per_key, most_recent
 from benchmarks.registry import Registry, default_registry
+from benchmarks.shown_metric import shown_metric
 from omar_rq.files import atomic_write
 
 EM_DASH = "—"
@@ -268,11 +269,8 @@ def record_columns(records: Sequence[dict]) -> tuple[Column, ...]:
     cols = []
     for task in sorted({r["task"] for r in records}, key=lambda t: (order.get(t, len(order)), t)):
         recs = [r for r in records if r["task"] == task]
-        named = next(((r.get("primary_metric") or {}) for r in recs if r.get("primary_metric")), {})
-        metric = named.get("name") or next((str((r.get("validation") or {}).get("metric")) for r in recs
-                                            if (r.get("validation") or {}).get("metric") in (r.get("metrics") or {})),
-                                           None)
-        cols.append(Column(task, task, metric, from_records=True, lower=bool(named.get("lower_is_better", False))))
+        metric, lower = shown_metric(task, recs)
+        cols.append(Column(task, task, metric, from_records=True, lower=lower))
     return tuple(cols)
 
 

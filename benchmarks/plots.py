@@ -20,38 +20,20 @@ from matplotlib.figure import Figure
 
 from benchmarks.records import best_by_validation, latest_per_key, slug
 from benchmarks.registry import Registry, default_registry
+from benchmarks.shown_metric import shown_metric
 
 DPI = 120
 _PDF_META = {"CreationDate": None, "Producer": None}  # reproducible PDFs (no timestamp)
 
 
 def primary_metric(task: str, records: Iterable[dict] = ()) -> str | None:
-    """The metric shown for `task`: the task's primary metric; for a task this version does not know, the one its
-    records name (``primary_metric``), else their validation metric."""
-    from benchmarks.tasks import find_task
-
-    spec = find_task(task)
-    if spec is not None:
-        return spec.primary.key
-    recs = list(records)
-    for r in recs:
-        name = (r.get("primary_metric") or {}).get("name")
-        if name and name in (r.get("metrics") or {}):
-            return name
-    for r in recs:
-        m = (r.get("validation") or {}).get("metric")
-        if m and m in (r.get("metrics") or {}):
-            return m
-    keys = sorted({k for r in recs for k in (r.get("metrics") or {})})
-    return keys[0] if keys else None
+    """The metric shown for ``task`` (:func:`benchmarks.shown_metric.shown_metric`)."""
+    return shown_metric(task, records)[0]
 
 
-def _lower(task: str, metric: str) -> bool:
-    """Whether lower values of ``metric`` are better on ``task`` (the task says; unknown tasks: no)."""
-    from benchmarks.tasks import find_task
-
-    spec = find_task(task)
-    return bool(spec is not None and spec.primary.key == metric and spec.primary.lower_is_better)
+def _lower(task: str, records: Iterable[dict] = ()) -> bool:
+    """Whether lower values of the metric shown for ``task`` are better."""
+    return shown_metric(task, records)[1]
 
 
 def _finite(v) -> float | None:
@@ -118,7 +100,7 @@ def plot_layers(records: Iterable[dict], out_dir, registry: Registry | None = No
         if not drawn:
             continue
         ax.set_xlabel("layer (0-based block index)")
-        ax.set_ylabel(f"{metric} (test{', lower is better' if _lower(task, metric) else ''})")
+        ax.set_ylabel(f"{metric} (test{', lower is better' if _lower(task, [r for rs in models.values() for r in rs]) else ''})")
         ax.set_title(f"{task}: {metric} per layer (solid = test, dashed = validation)")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
@@ -160,7 +142,7 @@ def plot_bars(records: Iterable[dict], out_dir, registry: Registry | None = None
                        color="black", zorder=3, label="published")
         rotate = len(bars) > 4 or max(len(b[0]) for b in bars) > 12
         ax.set_xticks(xs, [b[0] for b in bars], rotation=30 if rotate else 0, ha="right" if rotate else "center")
-        ax.set_ylabel(f"{metric} (test{', lower is better' if _lower(task, metric) else ''})")
+        ax.set_ylabel(f"{metric} (test{', lower is better' if _lower(task, [r for rs in models.values() for r in rs]) else ''})")
         ax.set_title(f"{task}: {metric}, best layer per model (chosen on validation)")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.3 if rotate else -0.1), ncol=2,

@@ -33,7 +33,9 @@ DEFAULT_OFFLINE_MODELS = ("mel", "random-tiny")
 
 
 @dataclass
-class Cell:
+class Job:
+    """One (model, task) cell of a table to reproduce, with the layers it runs and what became of it."""
+
     model: str
     task: str
     layers: list[int]
@@ -55,7 +57,7 @@ def model_depth(model: str, checkpoint_root: str | None = None) -> int:
     return read_depth(find_config(src.config))
 
 
-def table_cells(table: str, models=None, checkpoint_root=None, layers: str | None = None) -> list[Cell]:
+def table_cells(table: str, models=None, checkpoint_root=None, layers: str | None = None) -> list[Job]:
     """The (model, task, layers) cells of ``table`` that our harness runs."""
     if table not in TABLES:
         raise UnknownName(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
@@ -70,7 +72,7 @@ def table_cells(table: str, models=None, checkpoint_root=None, layers: str | Non
         except Exception as e:  # noqa: BLE001 - reported per cell, the others go on
             for col in defn.columns:
                 if col.run:
-                    cells.append(Cell(model, col.task, [], "failed", f"{type(e).__name__}: {e}"))
+                    cells.append(Job(model, col.task, [], "failed", f"{type(e).__name__}: {e}"))
             continue
         if not layers and defn.layer is None and defn.rows != "records":
             chosen = list(range(depth))  # a best-layer published table: every layer
@@ -79,13 +81,13 @@ def table_cells(table: str, models=None, checkpoint_root=None, layers: str | Non
             chosen = parse_layers(layers, depth, default=fixed, model=model)
         for col in defn.columns:
             if col.run:
-                cells.append(Cell(model, col.task, chosen))
+                cells.append(Job(model, col.task, chosen))
     return cells
 
 
 def reproduce(table: str, models=None, data_root: str | None = None, results_dir: str = "results",
               progress: bool = True, probe: str = "grid", seed: int = 0, layers: str | None = None,
-              **run_kwargs) -> list[Cell]:
+              **run_kwargs) -> list[Job]:
     """Run the missing cells of ``table`` (see module docstring); returns every cell with its status."""
     cells = table_cells(table, models, run_kwargs.get("checkpoint_root"), layers)
     for cell in cells:
@@ -116,4 +118,4 @@ def reproduce(table: str, models=None, data_root: str | None = None, results_dir
     return cells
 
 
-__all__ = ["reproduce", "table_cells", "Cell", "DEFAULT_OFFLINE_MODELS", "MODEL_CONFIGS"]
+__all__ = ["reproduce", "table_cells", "Job", "DEFAULT_OFFLINE_MODELS", "MODEL_CONFIGS"]
