@@ -8,7 +8,8 @@ from .base import DatasetIndex, DatasetLayoutError, Example
 from .beats import (BeatAnnotation, BeatFileError, kfold_assignments, load_ballroom, load_beat_dataset, load_beats,
                     load_gtzan_rhythm, read_beats)
 from .emomusic import load_emomusic
-from .gtzan import find_gtzan_audio, load_gtzan
+from .discovery import find_gtzan_audio
+from .gtzan import load_gtzan
 from .medley_solos import load_medley_solos
 from .mtat import load_mtat
 from .mtg_jamendo import load_mtg_jamendo
