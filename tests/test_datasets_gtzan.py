@@ -59,7 +59,7 @@ def test_au_tree_unpadded_names_and_wav_preferred(tmp_path):
     _audio(tmp_path / "genres" / "rock" / "rock.7.au", "AU")       # unpadded number
     _audio(tmp_path / "genres" / "rock" / "rock.00001.wav")        # both .au and .wav: the .wav is taken
     _audio(tmp_path / "genres" / "rock" / "pop.00009.wav")         # a file in the wrong genre folder: not a clip
-    found = find_gtzan_audio(tmp_path)
+    found = find_gtzan_audio(tmp_path).files
     assert len(found) == 21
     assert found["rock.00007"].name == "rock.7.au"
     assert found["rock.00001"].suffix == ".wav"
@@ -107,8 +107,9 @@ def test_errors_name_the_file(tmp_path):
     (tmp_path / "test_filtered.txt").write_text("blues/blues.00000.wav\n")
     with pytest.raises(DatasetLayoutError, match=r"test_filtered.txt: blues.00000 is also listed in train"):
         load_gtzan(tmp_path)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetLayoutError, match="no audio found"):
-        load_gtzan(tmp_path / "genres" / "blues", split="cv10")
+        load_gtzan(tmp_path / "empty", split="cv10")
     with pytest.raises(DatasetLayoutError, match="does not exist"):
         load_gtzan(tmp_path / "nowhere")
 

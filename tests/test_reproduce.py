@@ -8,6 +8,7 @@ import pytest
 from benchmarks.cli import main as cli
 from benchmarks.records import load_records
 from benchmarks.reproduce import table_cells
+from benchmarks.tasks import synth_tasks
 
 TINY_SYNTH = """
 [nsynth]
@@ -32,6 +33,27 @@ clip_seconds = 4.0
 train_per_key = 1
 test_per_key = 1
 clip_seconds = 3.0
+[gtzan]
+clip_seconds = 2.0
+train_per_genre = 2
+valid_per_genre = 1
+test_per_genre = 1
+unlisted_per_genre = 0
+[emomusic]
+clip_seconds = 3.0
+n_development = 20
+n_evaluation = 6
+[jamendo]
+n_clips = 40
+clip_samples = 32000
+[vocalset]
+clip_seconds = 1.0
+[medley]
+clips_per_song = 1
+[medley.songs_per_subset]
+training = 2
+validation = 1
+test = 1
 """
 
 
@@ -49,19 +71,20 @@ def test_reproduce_offline_fills_the_table_and_resumes(tmp_path, capsys, tiny_su
             "--plots", str(tmp_path / "plots"), *tiny_suite]
     assert cli(args) == 0
     captured = capsys.readouterr()
-    assert "16 cells run, 0 already recorded, 0 failed" in captured.err
+    n_cells = 2 * len(synth_tasks())     # every synth task of the registry, for two models
+    assert f"{n_cells} cells run, 0 already recorded, 0 failed" in captured.err
     rows = {line.split("|")[1].strip(): line for line in captured.out.splitlines() if line.startswith("| ")}
     for model in ("mel", "random-tiny"):
         cells = [c.strip() for c in rows[model].split("|")[2:-1]]
         assert cells and "—" not in cells, rows[model]  # every synth task measured
     n_records = len(load_records(tmp_path / "results"))
-    assert n_records == 16
+    assert n_records == n_cells
     pngs = sorted((tmp_path / "plots").glob("*.png"))
     assert pngs and all(p.stat().st_size > 1000 for p in pngs)
 
     assert cli(args) == 0  # second call: nothing to do
     err = capsys.readouterr().err
-    assert "0 cells run, 16 already recorded, 0 failed" in err
+    assert f"0 cells run, {n_cells} already recorded, 0 failed" in err
     assert len(load_records(tmp_path / "results")) == n_records
 
 

@@ -8,8 +8,9 @@ from .base import DatasetIndex, DatasetLayoutError, Example
 from .beats import (BeatAnnotation, BeatFileError, load_ballroom, load_beat_dataset, load_beats,
                     load_gtzan_rhythm, read_beats)
 from .emomusic import load_emomusic
+from .discovery import find_gtzan_audio
 from .folds import kfold_assignments
-from .gtzan import find_gtzan_audio, load_gtzan
+from .gtzan import load_gtzan
 from .medley_solos import load_medley_solos
 from .mtat import load_mtat
 from .mtg_jamendo import load_mtg_jamendo

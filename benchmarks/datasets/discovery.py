@@ -3,7 +3,7 @@
 
 GTZAN audio (:func:`find_gtzan_audio`; used by the GTZAN-Rhythm beat reader and the GTZAN genre reader)
 -------------------------------------------------------------------------------------------------------
-``<genre>/<genre>.<5 digits>.<au|wav>`` (extension and genre case-insensitive) as in the GTZAN download
+``<genre>/<genre>.<nnnnn>.<au|wav>`` (extension and genre case-insensitive; an unpadded number is padded) as in the GTZAN download
 (``genres/``) or the Kaggle copy (``genres_original/``, ``Data/genres_original/``): the first folder of
 :data:`GTZAN_AUDIO_DIRS` under the root that holds a match is used (files down to one genre folder deep), else every
 file under the root. The track id is ``<genre>.<5 digits>`` in lower case (``"blues.00000"``); when a track has both
@@ -28,8 +28,8 @@ GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "met
 GTZAN_AUDIO_DIRS = ("genres", "genres_original", "Data/genres_original", "gtzan/genres", "gtzan_genre/genres",
                     "GTZAN/genres", "audio", ".")
 GENRE_ALTERNATION = "|".join(GTZAN_GENRES)
-#: A GTZAN audio file name: groups (genre, 5-digit number, extension).
-GTZAN_AUDIO_RE = re.compile(rf"^({GENRE_ALTERNATION})\.(\d{{5}})\.(au|wav)$", re.IGNORECASE)
+#: A GTZAN audio file name: groups (genre, number, extension); numbers without zero padding (``blues.7.wav``) match.
+GTZAN_AUDIO_RE = re.compile(rf"^({GENRE_ALTERNATION})\.(\d+)\.(au|wav)$", re.IGNORECASE)
 
 
 def _listdir(d: Path) -> list[os.DirEntry]:
@@ -118,8 +118,9 @@ def relative(p: Path, root: Path) -> str:
 
 
 def gtzan_id(m: re.Match) -> str:
-    """``<genre>.<5 digits>`` in lower case from a match whose first two groups are the genre and the number."""
-    return f"{m.group(1).lower()}.{m.group(2)}"
+    """``<genre>.<5 digits>`` in lower case from a match whose first two groups are the genre and the number (a
+    number written without zero padding is padded: ``blues.7`` → ``blues.00007``)."""
+    return f"{m.group(1).lower()}.{int(m.group(2)):05d}"
 
 
 def gtzan_genre(track_id: str) -> str:
@@ -132,5 +133,11 @@ def _prefer_wav(p: Path):
 
 
 def find_gtzan_audio(root: str | os.PathLike) -> Found:
-    """The GTZAN audio files under ``root`` by track id (see the module docstring)."""
-    return find_files(Path(root), GTZAN_AUDIO_DIRS, 2, GTZAN_AUDIO_RE, gtzan_id, prefer=_prefer_wav)
+    """The GTZAN audio files under ``root`` by track id (see the module docstring). A file in another genre's folder
+    (``rock/pop.00009.wav``) is not a GTZAN clip and is left out."""
+    found = find_files(Path(root), GTZAN_AUDIO_DIRS, 2, GTZAN_AUDIO_RE, gtzan_id, prefer=_prefer_wav)
+    misplaced = [k for k, p in found.files.items()
+                 if p.parent.name.lower() in GTZAN_GENRES and p.parent.name.lower() != gtzan_genre(k)]
+    for k in misplaced:
+        del found.files[k]
+    return found

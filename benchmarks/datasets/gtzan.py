@@ -2,9 +2,9 @@
 
 Layout (``../shared/spec/datasets.md`` §5)
 -----------------------------------------
-Audio, found by :func:`find_gtzan_audio` under the first of these that exists:
-``<root>/genres/``, ``<root>/genres_original/``, ``<root>/Data/genres_original/`` (the Kaggle copy), ``<root>/``;
-inside it, ``<genre>/<genre>.<nnnnn>.<au|wav>`` (the original archive has ``.au``, the Kaggle copy ``.wav``).
+Audio, found by :func:`benchmarks.datasets.discovery.find_gtzan_audio` (shared with the GTZAN-Rhythm beat reader):
+``<genre>/<genre>.<nnnnn>.<au|wav>`` under ``<root>/genres/``, ``<root>/genres_original/``,
+``<root>/Data/genres_original/`` (the Kaggle copy), … (the original archive has ``.au``, the Kaggle copy ``.wav``).
 Numbers written without zero padding (``blues.7.wav``) are read as ``blues.00007``.
 
 Split lists (jongpillee/music_dataset_split ``GTZAN_split/``, byte-identical to coreyker/dnn-mgr):
@@ -34,17 +34,17 @@ from pathlib import Path
 
 from .base import (DatasetIndex, DatasetLayoutError, Example, absolute, check_root, describe_dir, missing_audio_info,
                    relative_or_absolute)
+from .discovery import GTZAN_GENRES, find_gtzan_audio
 
 __all__ = ["GENRES", "FILTERED_SIZES", "SPLIT_FILES", "find_gtzan_audio", "read_split_list", "load_gtzan",
            "stratified_folds", "KNOWN_CORRUPT"]
 
-GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
+GENRES = GTZAN_GENRES
 FILTERED_SIZES = {"train": 443, "valid": 197, "test": 290}
 SPLIT_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt", "test": "test_filtered.txt"}
 #: Clips known to be undecodable in public copies (spec §5: panns_transfer_to_gtzan issue #10).
 KNOWN_CORRUPT = ("jazz.00054",)
 
-_AUDIO_DIRS = ("genres", "genres_original", "Data/genres_original", ".")
 _SPLIT_DIRS = (".", "split", "split/gtzan", "GTZAN_split")
 _NAME = re.compile(r"^(?P<genre>[a-z]+)\.(?P<num>\d+)\.(?P<ext>au|wav)$", re.IGNORECASE)
 _EXPECTED = ("expected the GTZAN layout: <root>/genres/<genre>/<genre>.<nnnnn>.<au|wav> (or genres_original/) and, "
@@ -54,35 +54,6 @@ _EXPECTED = ("expected the GTZAN layout: <root>/genres/<genre>/<genre>.<nnnnn>.<
 
 def _clip_id(genre: str, num: str) -> str:
     return f"{genre.lower()}.{int(num):05d}"
-
-
-def find_gtzan_audio(root: str | os.PathLike) -> dict[str, Path]:
-    """``{clip id: audio path}`` for every ``<genre>/<genre>.<n>.<au|wav>`` of the GTZAN tree under ``root``.
-
-    The tree is the first of :data:`_AUDIO_DIRS` (``genres/``, ``genres_original/``, ``Data/genres_original/``,
-    ``root`` itself) that has a folder named after a genre. Ids are ``<genre>.<nnnnn>`` (zero-padded to 5 digits).
-    When a clip exists as both ``.wav`` and ``.au``, the ``.wav`` is taken. Files whose name genre differs from their
-    folder are skipped (they are not GTZAN clips). Returns ``{}`` when no tree is found.
-    """
-    root = absolute(root)
-    for sub in _AUDIO_DIRS:
-        base = root / sub if sub != "." else root
-        if not any((base / g).is_dir() for g in GENRES):
-            continue
-        found: dict[str, Path] = {}
-        for g in GENRES:
-            folder = base / g
-            if not folder.is_dir():
-                continue
-            for p in sorted(folder.iterdir()):
-                m = _NAME.match(p.name)
-                if not m or m["genre"].lower() != g or not p.is_file():
-                    continue
-                cid = _clip_id(g, m["num"])
-                if cid not in found or p.suffix.lower() == ".wav":
-                    found[cid] = base / g / p.name
-        return found
-    return {}
 
 
 def read_split_list(path: Path) -> list[tuple[str, str]]:
@@ -173,7 +144,8 @@ def load_gtzan(root: str | os.PathLike, split: str = "filtered", split_dir: str 
     if split not in ("filtered", "cv10"):
         raise ValueError(f"unknown GTZAN split {split!r}; expected 'filtered' or 'cv10'")
     root = check_root(root, "GTZAN")
-    audio = find_gtzan_audio(root)
+    found = find_gtzan_audio(root)
+    audio = found.files
     audio_dir = next((p.parent.parent for p in audio.values()), None)
     info: dict = {"audio_dir": relative_or_absolute(audio_dir, root) if audio_dir else None}
     examples: list[Example] = []
@@ -207,5 +179,6 @@ def load_gtzan(root: str | os.PathLike, split: str = "filtered", split_dir: str 
                          info=info)
     info["counts"] = index.counts()
     info["known_corrupt"] = [e.id for e in examples if e.id in KNOWN_CORRUPT]
+    info["duplicate_audio"] = {k: [relative_or_absolute(p, root) for p in v] for k, v in found.duplicates.items()}
     info.update(missing_audio_info(examples))
     return index

@@ -23,7 +23,7 @@ from .render import rng_for, write_mp3
 
 __all__ = ["DEFAULTS", "TAG_MAP", "plan", "n_items", "render"]
 
-DEFAULTS = {"seed": 20261206, "sample_rate": 16000, "clip_samples": 96000, "n_clips": 60, "valid_fraction": 0.2,
+DEFAULTS = {"seed": 20261206, "sample_rate": 16000, "clip_samples": 96000, "n_clips": 160, "valid_fraction": 0.2,
             "test_fraction": 0.25, "gain_db": -2.0}
 
 #: synth-mtat tag → MTG-Jamendo tag (tags of the synth vocabulary without an MTG-Jamendo counterpart are dropped)

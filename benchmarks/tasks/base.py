@@ -9,7 +9,8 @@ The steps, each a method of the frozen :class:`Task`, never mutating it:
 
 1. :meth:`Task.load` reads the data folder (the task's reader) and returns a :class:`Prepared`: the index, the
    resolved options and the derived flags. Every later step takes the ``Prepared``, so nothing depends on call order.
-2. :meth:`Task.folds` — the dataset's split as one fold, or seeded k-fold cross-validation by track.
+2. :meth:`Task.folds` — the folds the reader assigned (``info["cv_folds"]``), the dataset's split as one fold, or seeded
+   k-fold cross-validation by track.
 3. :meth:`Task.targets` — the probe targets of a list of examples, one row per cached vector, and the track offsets.
 4. :meth:`Task.val_metric` — the validation metric of all probes at once (:mod:`probes.batched_metrics`).
 5. :meth:`Task.evaluate` — the test metrics of the chosen probe (a dict holding at least the primary metric).
@@ -179,9 +180,13 @@ class Task:
         raise NotImplementedError
 
     def folds(self, prep: Prepared, seed: int = 0) -> list[Fold]:
-        """The dataset's own split as one fold; without one (``split_name == "none"``), ``cv_folds``-fold
-        cross-validation by track (fold f tests, fold f + 1 validates, the rest trains)."""
+        """The folds the reader assigned (``index.info["cv_folds"]``, see :meth:`given_folds`); else the dataset's own
+        split as one fold; without one (``split_name == "none"``), ``cv_folds``-fold cross-validation by track (fold
+        f tests, fold f + 1 validates, the rest trains)."""
         index = prep.index
+        given = index.info.get("cv_folds")
+        if given:
+            return self.given_folds(index, given)
         if index.split_name == "none":
             return self.cross_validation(index, seed)
         parts = {s: tuple(index.split(s)) for s in ("train", "valid", "test")}
@@ -207,7 +212,31 @@ class Task:
             folds.append(Fold(f"fold{f}", train, valid, test))
         return folds
 
+    def given_folds(self, index: DatasetIndex, fold_of: Mapping[str, int]) -> list[Fold]:
+        """Cross-validation over the folds the reader assigned (``index.info["cv_folds"]``, ``{id: fold}``, folds
+        ``0..k-1``): fold f tests, fold f + 1 (mod k) validates, the rest trains. Examples without a fold are left
+        out; folds left empty (e.g. by skipped files) are dropped from the numbering."""
+        ks = sorted({int(fold_of[e.id]) for e in index.examples if e.id in fold_of})
+        if len(ks) < 3:
+            raise TooFewTracks(f"{index.name} at {index.root}: the reader's folds leave {len(ks)} non-empty "
+                               "fold(s); cross-validation needs at least 3")
+        pos = {k: i for i, k in enumerate(ks)}
+        of = {e.id: pos[int(fold_of[e.id])] for e in index.examples if e.id in fold_of}
+        k, folds = len(ks), []
+        for f in range(k):
+            test = tuple(e for e in index.examples if of.get(e.id) == f)
+            valid = tuple(e for e in index.examples if of.get(e.id) == (f + 1) % k)
+            train = tuple(e for e in index.examples if e.id in of and of[e.id] not in (f, (f + 1) % k))
+            folds.append(Fold(f"fold{ks[f]}", train, valid, test))
+        return folds
+
     def cv_description(self, prep: Prepared, seed: int) -> dict | None:
+        given = prep.index.info.get("cv_folds")
+        if given:
+            ks = sorted({int(v) for v in given.values()})
+            return {"k": len(ks), "folds": "given by the reader (dataset.info.cv_folds)",
+                    "seed": prep.index.info.get("cv_seed", seed), "valid_fold": "f + 1 (mod k)",
+                    "stratified_by": prep.index.info.get("stratified_by"), "by": "track"}
         if prep.index.split_name != "none":
             return None
         return {"k": min(self.cv_folds, len(prep.index.examples)), "seed": seed, "valid_fold": "f + 1 (mod k)",
