@@ -52,7 +52,7 @@ from probes.data import ProbeData
 from probes.kinds import ProbeKind, get_kind
 from omar_rq.errors import UserError
 
-__all__ = ["Metric", "Fold", "Prepared", "Task", "ClipTask", "FrameTask", "TooFewTracks", "EmptySplit",
+__all__ = ["Metric", "Fold", "Prepared", "Task", "ClipTask", "SingleLabelTask", "FrameTask", "TooFewTracks", "EmptySplit",
            "row_segments", "TaskOption"]
 
 
@@ -326,6 +326,24 @@ class ClipTask(Task):
     def targets(self, prep, examples, counts, eps):
         labels = np.stack([np.asarray(self.label(prep, e)) for e in examples]) if len(examples) else np.zeros(0)
         return np.repeat(labels, counts, axis=0), row_segments(counts)
+
+
+@dataclass(frozen=True)
+class SingleLabelTask(ClipTask):
+    """Clip tasks whose label is one class id (:meth:`ClipTask.label`): the test metric is accuracy
+    (:func:`probes.metrics.classification_metrics`, argmax of the track's mean class probabilities), and the per-track
+    arrays for intervals are the labels and scores (``corpus.*``)."""
+
+    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
+        y_true = np.asarray([self.label(prep, e) for e in examples], dtype=np.int64)
+        scores = fitted.predict(data)
+        return {**self.corpus_metrics(y_true=y_true, scores=scores),
+                "_tracks": {"corpus.y_true": y_true, "corpus.scores": scores}}
+
+    def corpus_metrics(self, wanted=None, *, y_true, scores) -> dict:
+        from probes.metrics import classification_metrics
+
+        return classification_metrics(y_true, scores)
 
 
 @dataclass(frozen=True)

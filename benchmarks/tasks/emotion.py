@@ -51,8 +51,11 @@ class EmotionTask(ClipTask):
     def evaluate(self, prep, fitted, data, examples, eps) -> dict:
         y = zscore_targets(prep.index, list(examples)).astype(np.float64)
         pred = np.asarray(fitted.predict(data), dtype=np.float64)
-        per = r2_score(y, pred, multioutput="raw_values")
-        return {"r2": float(r2_score(y, pred, multioutput="uniform_average")),
+        return {**self.corpus_metrics(y_true=y, y_pred=pred), "_tracks": {"corpus.y_true": y, "corpus.y_pred": pred}}
+
+    def corpus_metrics(self, wanted=None, *, y_true, y_pred) -> dict:
+        per = r2_score(y_true, y_pred, multioutput="raw_values")
+        return {"r2": float(r2_score(y_true, y_pred, multioutput="uniform_average")),
                 **{f"{name}_r2": float(v) for name, v in zip(TARGETS, per)}}
 
 

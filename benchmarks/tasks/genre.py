@@ -17,9 +17,8 @@ from benchmarks.datasets import load_gtzan
 from benchmarks.datasets.gtzan import GENRES
 from benchmarks.extract import Frontend
 from probes.kinds import MULTICLASS
-from probes.metrics import classification_metrics
 
-from .base import ClipTask, Metric, Prepared, TaskOption
+from .base import Metric, Prepared, SingleLabelTask, TaskOption
 
 LAYOUT = ("genres/<genre>/<genre>.<nnnnn>.<wav|au> (or genres_original/, Data/genres_original/) and, for the "
           "fault-filtered split, train_filtered.txt / valid_filtered.txt / test_filtered.txt in the folder, "
@@ -33,7 +32,7 @@ OPTIONS = (TaskOption("split", "GTZAN split (default filtered: the fault-filtere
 
 
 @dataclass(frozen=True)
-class GenreTask(ClipTask):
+class GenreTask(SingleLabelTask):
     def load(self, data_dir: Path, seed: int = 0, split: str | None = None, split_dir: str | None = None,
              **_) -> Prepared:
         split = split or "filtered"
@@ -46,8 +45,6 @@ class GenreTask(ClipTask):
     def label(self, prep, example):
         return GENRES.index(example.target["genre"])
 
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        return classification_metrics([self.label(prep, e) for e in examples], fitted.predict(data))
 
 
 def genre_task(name: str, synth_set: str | None = None) -> GenreTask:

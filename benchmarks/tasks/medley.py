@@ -12,9 +12,8 @@ from benchmarks.datasets import load_medley_solos
 from benchmarks.datasets.medley_solos import INSTRUMENTS
 from benchmarks.extract import Frontend
 from probes.kinds import MULTICLASS
-from probes.metrics import classification_metrics
 
-from .base import ClipTask, Metric, Prepared
+from .base import Metric, Prepared, SingleLabelTask
 
 LAYOUT = ("Medley-solos-DB_metadata.csv (subset, instrument, instrument_id, song_id, uuid4) at the folder or in "
           "annotation/, and the audio Medley-solos-DB_<subset>-<instrument_id>_<uuid4>.wav anywhere under it")
@@ -22,7 +21,7 @@ ACCURACY = Metric("accuracy", "acc.")
 
 
 @dataclass(frozen=True)
-class MedleyTask(ClipTask):
+class MedleyTask(SingleLabelTask):
     def load(self, data_dir: Path, **_) -> Prepared:
         return Prepared(self, load_medley_solos(data_dir),
                         options={"split": "official subset column (training / validation / test)"})
@@ -33,8 +32,6 @@ class MedleyTask(ClipTask):
     def label(self, prep, example):
         return INSTRUMENTS.index(example.target["instrument"])
 
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        return classification_metrics([self.label(prep, e) for e in examples], fitted.predict(data))
 
 
 def medley_task(name: str, synth_set: str | None = None) -> MedleyTask:

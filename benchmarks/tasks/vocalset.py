@@ -19,9 +19,8 @@ from benchmarks.datasets import load_vocalset
 from benchmarks.datasets.vocalset import SINGERS, TECHNIQUES
 from benchmarks.extract import Frontend
 from probes.kinds import MULTICLASS
-from probes.metrics import classification_metrics
 
-from .base import ClipTask, Metric, Prepared
+from .base import Metric, Prepared, SingleLabelTask
 
 LAYOUT = ("FULL/<singer>/<context>/<technique>/<short singer>_<context>_<technique>_<vowel>.wav (VocalSet11.zip), "
           "singers female1-female9 and male1-male11")
@@ -32,7 +31,7 @@ SPLITS = {"singer": "every singer's files shuffled (seeded) into train / valid /
 
 
 @dataclass(frozen=True)
-class VocalSetTask(ClipTask):
+class VocalSetTask(SingleLabelTask):
     target: str = "singer"
 
     def load(self, data_dir: Path, seed: int = 0, **_) -> Prepared:
@@ -47,8 +46,6 @@ class VocalSetTask(ClipTask):
     def label(self, prep, example):
         return CLASSES[self.target].index(example.target[self.target])
 
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        return classification_metrics([self.label(prep, e) for e in examples], fitted.predict(data))
 
 
 def vocalset_task(target: str, synth: bool = False) -> VocalSetTask:
