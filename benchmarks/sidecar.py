@@ -23,7 +23,7 @@ import io
 import os
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class Tracks:
     folds: tuple[int, ...]       # per run: the fold index
     seeds: tuple[int, ...]       # per run: the seed
     ids: tuple[tuple[str, ...], ...]   # per run: the test track ids, in row order
+    source: tuple[str, str] | None = field(default=None, compare=False)   # (sidecar path, its verified blake2b)
 
     def fold_ids(self) -> dict[int, tuple[str, ...]]:
         """Each fold's test track ids (the same for every seed of the fold)."""
@@ -133,5 +134,6 @@ def load(record: dict) -> Tracks | None:
         rows = np.flatnonzero(run == i)
         runs.append({k[len(PREFIX):]: v[rows] for k, v in arrays.items() if k.startswith(PREFIX)})
         ids.append(tuple(str(t) for t in track[rows]))
-    _LOADED[memo] = Tracks(tuple(runs), tuple(int(f) for f in folds), tuple(int(s) for s in seeds), tuple(ids))
+    _LOADED[memo] = Tracks(tuple(runs), tuple(int(f) for f in folds), tuple(int(s) for s in seeds), tuple(ids),
+                           source=memo)
     return _LOADED[memo]

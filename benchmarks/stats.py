@@ -106,11 +106,18 @@ _DIST: dict[tuple, tuple[Tracks, dict]] = {}
 
 def _own_distributions(task, tracks: Tracks, n_resamples: int, seed: int, wanted=None) -> dict[str, np.ndarray]:
     """:func:`distributions` on the record's own resamples, remembered per ``tracks`` object (the interval and every
-    paired test of a record on the same tracks in the same order share them)."""
+    paired test of a record on the same tracks in the same order share them) and, for tracks read from a sidecar,
+    in the sidecar's memo file (:mod:`benchmarks.bootstrap_memo`: later processes read them back)."""
+    from benchmarks import bootstrap_memo
+
     key = (task.name, id(tracks), n_resamples, seed, None if wanted is None else frozenset(wanted))
     if key not in _DIST or _DIST[key][0] is not tracks:
-        sizes = {f: len(ids) for f, ids in tracks.fold_ids().items()}
-        _DIST[key] = (tracks, distributions(task, tracks, fold_resamples(sizes, n_resamples, seed), wanted))
+        dist = bootstrap_memo.load(task.name, tracks, n_resamples, seed, wanted)
+        if dist is None:
+            sizes = {f: len(ids) for f, ids in tracks.fold_ids().items()}
+            dist = distributions(task, tracks, fold_resamples(sizes, n_resamples, seed), wanted)
+            bootstrap_memo.save(task.name, tracks, n_resamples, seed, wanted, dist)
+        _DIST[key] = (tracks, dist)
     return _DIST[key][1]
 
 

@@ -16,7 +16,9 @@ The steps, each a method of the frozen :class:`Task`, never mutating it:
 5. :meth:`Task.evaluate` — the test metrics of the chosen probe (a dict holding at least the primary metric).
 6. :meth:`Task.protocol` — what the record states about the protocol.
 7. :meth:`Task.resample_metrics` — the test metrics recomputed on resamples of the test tracks (bootstrap intervals
-   and paired tests, :mod:`benchmarks.stats`), from the per-track arrays ``evaluate`` returns under ``"_tracks"``.
+   and paired tests, :mod:`benchmarks.stats`), from the per-track arrays ``evaluate`` returns under ``"_tracks"``
+   (corpus-level metrics: one :meth:`Task.corpus_metrics` call per resample, or all resamples at once where the task
+   overrides :meth:`Task.corpus_resamples`).
 
 Per-track arrays (``evaluate(...)["_tracks"]``, stored in the record's sidecar, :mod:`benchmarks.sidecar`): every
 array has one row per test track, in the order of the test examples; its name says how the metric is rebuilt:
@@ -272,6 +274,13 @@ class Task:
         None for all) lets a task skip metrics nobody asked for. Tasks that store such arrays override it."""
         raise NotImplementedError(f"{self.name} stores no corpus-level per-track arrays")
 
+    def corpus_resamples(self, corpus: Mapping[str, np.ndarray], idx: np.ndarray, wanted=None) -> dict | None:
+        """The corpus-level metrics of every resample at once, ``{metric: (B,) float64}``, from the ``corpus.*``
+        arrays (keyed by the name after ``corpus.``) and the ``(B, n)`` row indices ``idx``; each value must equal
+        :meth:`corpus_metrics` of the resampled rows. None (the default): :meth:`resample_metrics` calls
+        :meth:`corpus_metrics` once per resample. Tasks whose metrics can be vectorised over resamples override it."""
+        return None
+
     def resample_metrics(self, tracks: Mapping[str, np.ndarray], idx: np.ndarray,
                          wanted=None) -> dict[str, np.ndarray]:
         """Every metric the per-track arrays ``tracks`` determine (or those of the set ``wanted`` when given), on
@@ -294,7 +303,10 @@ class Task:
                     num = np.asarray(values, dtype=np.float64)[idx].sum(axis=1)
                     out[name] = num / np.asarray(tracks[f"den.{name}"], dtype=np.float64)[idx].sum(axis=1)
         corpus = {k.partition(".")[2]: np.asarray(v) for k, v in tracks.items() if k.startswith("corpus.")}
-        if corpus:
+        together = self.corpus_resamples(corpus, idx, wanted) if corpus else None
+        if together is not None:
+            out.update(together)
+        elif corpus:
             import sklearn
 
             # the inputs were checked by the run; scikit-learn's per-call validation would dominate 1000 resamples

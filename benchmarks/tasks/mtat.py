@@ -1,19 +1,17 @@
 """MagnaTagATune tagging (``mtat``, ``mtat-original``, ``synth-mtat``): 30 s chunks, multi-label probe, track-level
-macro ROC-AUC and PR-AUC (the tables' "mAP" is ``pr_auc_macro``)."""
+macro ROC-AUC and PR-AUC (the tables' "mAP" is ``pr_auc_macro``; targets, metrics and their bootstrap:
+:class:`benchmarks.tasks.tagging.TaggingTask`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks.datasets import load_mtat
 from benchmarks.extract import Frontend
-from probes.metrics import pr_auc_macro, tagging_metrics
-
 from probes.kinds import MULTILABEL
 
-from .base import ClipTask, Metric, Prepared, TaskOption
+from .base import Metric, Prepared, TaskOption
+from .tagging import TaggingTask
 
 LAYOUT = ("annotations_final.csv (tab-separated: clip_id, tag columns, mp3_path) and mp3/<0-9a-f>/<name>.mp3; "
           "optionally the clean-split files train.npy / valid.npy / test.npy / binary.npy / tags.npy in split/ "
@@ -28,7 +26,7 @@ OPTIONS = (TaskOption("split", "MTAT split (default clean: Won et al. 2020, as t
 
 
 @dataclass(frozen=True)
-class MTATTask(ClipTask):
+class MTATTask(TaggingTask):
     split: str = "clean"
 
     def load(self, data_dir: Path, seed: int = 0, split: str | None = None, split_dir: str | None = None,
@@ -36,25 +34,6 @@ class MTATTask(ClipTask):
         split = split or self.split
         index = load_mtat(data_dir, split=split, split_dir=split_dir)
         return Prepared(self, index, options={"split": split})
-
-    def n_outputs(self, prep) -> int:
-        return len(prep.index.label_names)
-
-    def label(self, prep, example):
-        return np.asarray(example.target, dtype=np.float32)
-
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        y_true, y_score = np.asarray([self.label(prep, e) for e in examples]), fitted.predict(data)
-        m = tagging_metrics(y_true, y_score, tag_names=prep.index.label_names)
-        return {"roc_auc_macro": m["roc_auc_macro"], "pr_auc_macro": m["pr_auc_macro"],
-                "n_tags_scored": m["n_tags_scored"], "excluded_tags": list(m["excluded_tags"]),
-                "_tracks": {"corpus.y_true": y_true.astype(np.int8), "corpus.y_score": y_score}}
-
-    def corpus_metrics(self, y_true, y_score, wanted=None) -> dict:
-        if wanted is not None and "roc_auc_macro" not in wanted:   # half the work when only mAP is asked for
-            return {"pr_auc_macro": pr_auc_macro(y_true, y_score)}
-        m = tagging_metrics(y_true, y_score)
-        return {"roc_auc_macro": m["roc_auc_macro"], "pr_auc_macro": m["pr_auc_macro"]}
 
 
 def mtat_task(name: str, split: str = "clean", synth_set: str | None = None) -> MTATTask:
