@@ -1,7 +1,7 @@
 """MTG-Jamendo auto-tagging (``mtg-top50``, ``mtg-genre``, ``mtg-instrument``, ``mtg-moodtheme`` and their
 ``synth-`` twins): the split-0 TSVs of each subset (MARBLE's protocol), 30 s chunks, multi-label probe, track-level
 macro ROC-AUC (primary, the first number of the MARBLE table) and macro PR-AUC (the validation metric, as MTAT),
-with :func:`probes.metrics.tagging_metrics`.
+with :func:`probes.metrics.tagging_metrics` (:class:`benchmarks.tasks.tagging.TaggingTask`).
 
 Audio: the full-quality ``NN/<id>.mp3`` or the low-quality ``NN/<id>.low.mp3``, whichever is present, under
 ``audio/``, ``audio-low/``, … or ``--audio-dir``. Tags without a positive (or a negative) in one of the three splits
@@ -13,14 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks.datasets import load_mtg_jamendo
 from benchmarks.extract import Frontend
 from probes.kinds import MULTILABEL
-from probes.metrics import tagging_metrics
 
-from .base import ClipTask, Metric, Prepared, TaskOption
+from .base import Metric, Prepared, TaskOption
+from .tagging import TaggingTask
 
 LAYOUT = ("data/splits/split-0/autotagging_<subset>-{train,validation,test}.tsv (the mtg-jamendo-dataset repository) "
           "and the audio as audio/NN/<id>.mp3 or audio-low/NN/<id>.low.mp3 (or --audio-dir)")
@@ -32,7 +30,7 @@ OPTIONS = (TaskOption("audio_dir", "MTG-Jamendo: folder holding the NN/<id>.mp3 
 
 
 @dataclass(frozen=True)
-class JamendoTask(ClipTask):
+class JamendoTask(TaggingTask):
     subset: str = "top50"
 
     def load(self, data_dir: Path, seed: int = 0, audio_dir: str | None = None, **_) -> Prepared:
@@ -40,18 +38,6 @@ class JamendoTask(ClipTask):
         return Prepared(self, index, options={"subset": self.subset, "split": "split-0",
                                               "tags": list(index.label_names),
                                               "n_excluded_tags": len(index.info["excluded_tags"])})
-
-    def n_outputs(self, prep) -> int:
-        return len(prep.index.label_names)
-
-    def label(self, prep, example):
-        return np.asarray(example.target, dtype=np.float32)
-
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        m = tagging_metrics(np.asarray([self.label(prep, e) for e in examples]), fitted.predict(data),
-                            tag_names=prep.index.label_names)
-        return {"roc_auc_macro": m["roc_auc_macro"], "pr_auc_macro": m["pr_auc_macro"],
-                "n_tags_scored": m["n_tags_scored"], "excluded_tags": list(m["excluded_tags"])}
 
 
 def jamendo_task(subset: str, synth: bool = False) -> JamendoTask:
