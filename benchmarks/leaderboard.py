@@ -67,11 +67,16 @@ class Column:
 
     @property
     def metric(self) -> str:
-        return self.spec.primary.key if self.spec is not None else (self.metric_key or "")
+        """The column's metric: the one it names, else its task's primary metric."""
+        if self.metric_key:
+            return self.metric_key
+        return self.spec.primary.key if self.spec is not None else ""
 
     @property
     def lower_is_better(self) -> bool:
-        return bool(self.spec.primary.lower_is_better) if self.spec is not None else self.lower
+        if self.spec is not None and self.metric == self.spec.primary.key:
+            return bool(self.spec.primary.lower_is_better)
+        return self.lower
 
     @property
     def run(self) -> bool:
@@ -90,9 +95,11 @@ class TableDef:
     fixed_columns: tuple[Column, ...]  # empty with rows="records" and no `derive`: one column per task that has
     #                                    records ("all results")
     layer: int | None  # fixed layer (0-based block index), or None = best layer by validation
-    rows: str  # "registry": the registry's members of `name`; "records": models with records on these columns
+    rows: str  # "registry": the registry's members of `name`; "records": models with records on these columns;
+    #            "registry+records": the members, then any other model with records on these columns
     reference_table: str | None  # table name in reference_scores.csv, None = no published numbers
     derive: Callable[[], tuple[Column, ...]] | None = None  # columns derived from the task registry
+    note: str = ""  # printed under the table (e.g. where its references come from and their caveat)
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -101,6 +108,20 @@ class TableDef:
     @property
     def layer_policy(self) -> str:
         return f"fixed:{self.layer}" if self.layer is not None else "best-by-validation"
+
+
+def marble_columns() -> tuple[Column, ...]:
+    """The MARBLE-protocol table's columns: every (task, metric) of its reference numbers (``marble.csv``)."""
+    from benchmarks.registry import reference_column
+
+    return tuple(Column(reference_column(task, metric), task, metric)
+                 for task, metric in default_registry().table_columns("marble"))
+
+
+MARBLE_NOTE = ("References: third-party MARBLE-protocol numbers for OMAR-RQ (a per-layer \"layer atlas\", "
+               "angeloskanatas/music-fms-layer-eval, arXiv 2608.14819; MARBLE's constrained track, an MLP with one "
+               "512-unit layer, seed 1234). Caution: their layer was chosen as the best on the TEST set, so they are "
+               "optimistic; ours choose the layer on validation. References to compare with, not targets to tune to.")
 
 
 def synth_columns() -> tuple[Column, ...]:
@@ -127,6 +148,8 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
         Column("Beat", "beats"),
         Column("Structure", "structure", "accuracy"),
     ), None, "registry", "released"),
+    TableDef("marble", "MARBLE protocol (third-party references)", (), None, "registry+records", "marble",
+             derive=marble_columns, note=MARBLE_NOTE),
     TableDef("offline", "Offline synthesised suite", (), None, "records", None, derive=synth_columns),
     TableDef("all", "All results", (), None, "records", None),
 )}
@@ -254,10 +277,11 @@ def _row_id(rec: dict, registry: Registry) -> str:
 
 
 def _rows(defn: TableDef, merged: list[dict], registry: Registry) -> list[str]:
+    members = registry.table_members(defn.name) if defn.rows in ("registry", "registry+records") else []
     if defn.rows == "registry":
-        return registry.table_members(defn.name)
+        return members
     tasks = {c.task for c in defn.columns}
-    return sorted({_row_id(r, registry) for r in merged if r["task"] in tasks})
+    return members + sorted({_row_id(r, registry) for r in merged if r["task"] in tasks} - set(members))
 
 
 def record_columns(records: Sequence[dict]) -> tuple[Column, ...]:
@@ -478,6 +502,8 @@ def render_md(t: Table) -> str:
     lines.extend(fmt_row(r) for r in body)
     if _sources(t):
         lines += ["", "Reference: " + "; ".join(_sources(t)) + "."]
+    if d.note:
+        lines += ["", d.note]
     return "\n".join(lines) + "\n"
 
 

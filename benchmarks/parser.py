@@ -146,14 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--format", default="md", choices=["md", "latex", "csv"])
     tb.add_argument("--out", default=None, help="write to this file instead of stdout")
     tb.add_argument("--tables", default=None,
-                    help="comma-separated subset: baseline, multiview, freesound, released, offline, all "
+                    help="comma-separated subset: baseline, multiview, freesound, released, marble, offline, all "
                          "(every record, one column per task) (default: every table that has results or references)")
     tb.add_argument("--plots", default=None, metavar="DIR", help="also write plots into DIR")
     tb.add_argument("--results-dir", default=None, help="records folder (default: $OMAR_BENCH_RESULTS or "
                                                         "./results)")
 
     rp = sub.add_parser("reproduce", help="run every missing cell of a table, then print it (resumable)")
-    rp.add_argument("--table", required=True, help="baseline | multiview | freesound | released | offline | all")
+    rp.add_argument("--table", required=True, help="baseline | multiview | freesound | released | marble | offline | all")
     rp.add_argument("--models", default=None,
                     help="comma-separated models (default: the table's models; offline: mel,random-tiny)")
     rp.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")

@@ -97,6 +97,11 @@ class CheckpointStatus(NamedTuple):
     where: str
 
 
+def reference_column(task: str, metric: str) -> str:
+    """The column label of a (task, metric) reference of a table built from reference numbers (``marble``)."""
+    return f"{task} {metric}"
+
+
 def _read_csv(path: Path) -> list[dict[str, str]]:
     # The csv module (not pandas) so that "NaN" and "" stay distinct strings.
     if not path.is_file():
@@ -156,6 +161,11 @@ class Registry:
                                  metric=r["metric"], value=_parse_value(r["value"]), printed=r["value"],
                                  source=r["source"])
                   for r in _read_csv(d / "reference_scores.csv")]
+        if (d / "marble.csv").is_file():
+            scores += [ReferenceScore(table="marble", model=r["model"], column=reference_column(r["task"], r["metric"]),
+                                      task=r["task"], metric=r["metric"], value=_parse_value(r["value"]),
+                                      printed=r["printed"], source=r["source"])
+                       for r in _read_csv(d / "marble.csv")]
         return cls(models, scores)
 
     # ---- lookup -------------------------------------------------------------------------------------------------
@@ -196,8 +206,17 @@ class Registry:
                 and (not in_table_only or self._models[i].table == "released")]
 
     def table_members(self, table: str) -> list[str]:
-        """Ids of the models in a published table, in file order."""
-        return [i for i in self._order if self._models[i].table == table]
+        """Ids of the models in a published table, in file order: the models the registry places in it, else (a
+        table of reference numbers only, e.g. ``marble``) the models it has reference scores for."""
+        members = [i for i in self._order if self._models[i].table == table]
+        if members:
+            return members
+        scored = {s.model for s in self._scores if s.table == table}
+        return [i for i in self._order if i in scored]
+
+    def table_columns(self, table: str) -> list[tuple[str, str]]:
+        """The distinct ``(task, metric)`` pairs of a table's reference scores, in file order."""
+        return list(dict.fromkeys((s.task, s.metric) for s in self._scores if s.table == table))
 
     def reference_scores(self) -> list[ReferenceScore]:
         return list(self._scores)

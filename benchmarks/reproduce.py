@@ -79,9 +79,8 @@ def table_cells(table: str, models=None, checkpoint_root=None, layers: str | Non
         else:  # the table's fixed layer, or the default layer for the offline suite, unless --layers says otherwise
             fixed = min(defn.layer, depth - 1) if defn.layer is not None else None
             chosen = parse_layers(layers, depth, default=fixed, model=model)
-        for col in defn.columns:
-            if col.run:
-                cells.append(Job(model, col.task, chosen))
+        for task in dict.fromkeys(col.task for col in defn.columns if col.run):   # a task once, whatever it shows
+            cells.append(Job(model, task, chosen))
     return cells
 
 

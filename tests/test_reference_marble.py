@@ -13,8 +13,8 @@ from conftest import shared_or_skip
 #: §12 row label -> the (task, metric) of each "/"-separated value of the row
 ROWS = {
     "GTZAN genre, fault-filtered (accuracy)": [("gtzan-genre", "accuracy")],
-    "EmoMusic R² (all / arousal / valence)": [("emomusic", "r2"), ("emomusic", "r2_arousal"),
-                                               ("emomusic", "r2_valence")],
+    "EmoMusic R² (all / arousal / valence)": [("emomusic", "r2"), ("emomusic", "arousal_r2"),
+                                               ("emomusic", "valence_r2")],
     "GiantSteps key (weighted)": [("key", "weighted_score")],
     "MTG top50 (ROC-AUC / PR-AUC)": [("mtg-top50", "roc_auc_macro"), ("mtg-top50", "pr_auc_macro")],
     "MTG genre": [("mtg-genre", "roc_auc_macro"), ("mtg-genre", "pr_auc_macro")],
@@ -23,7 +23,7 @@ ROWS = {
     "MTT (ROC-AUC / PR-AUC)": [("mtat", "roc_auc_macro"), ("mtat", "pr_auc_macro")],
     "NSynth pitch / instrument (accuracy)": [("nsynth-pitch", "accuracy"), ("nsynth-instrument", "accuracy")],
     "Chords1217 (MIREX majmin)": [("chords", "majmin")],
-    "GTZAN beat / downbeat F (pooled)": [("beats-gtzan", "f_measure"), ("beats-gtzan", "downbeat_f_measure")],
+    "GTZAN beat / downbeat F (pooled)": [("beats-gtzan", "f_measure_pooled"), ("beats-gtzan", "downbeat_f_measure")],
     "Harmonix structure (clip accuracy)": [("structure", "accuracy")],
 }
 
