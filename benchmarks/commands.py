@@ -31,6 +31,23 @@ def _is_secondary_rank() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_rank() != 0
 
 
+def _frame_schedule(args) -> dict:
+    """``{"frame_schedule": (every, patience, max)}`` from ``--frame-schedule EVERY,PATIENCE,MAX``, else ``{}``."""
+    from .errors import UsageError
+
+    text = getattr(args, "frame_schedule", None)
+    if not text:
+        return {}
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 1:
+        raise UsageError(f"--frame-schedule {text!r}: expected three positive step counts EVERY,PATIENCE,MAX "
+                         "(e.g. 500,2000,8000)")
+    return {"frame_schedule": values}
+
+
 def _extraction_options(args) -> dict:
     return {k: getattr(args, k) for k in ("cache_dtype", "decode_workers", "compile", "devices", "num_nodes",
                                           "strategy") if hasattr(args, k)}
@@ -47,7 +64,7 @@ def cmd_run(args) -> int:
         checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
         model_options=_model_options(args), weights=args.weights, trust_remote_code=args.trust_remote_code,
         max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit,
-        **_extraction_options(args)))
+        **_frame_schedule(args), **_extraction_options(args)))
     if not result.records:   # a rank other than 0 of a multi-process run: rank 0 reports
         return 0
     print(summary(result))
@@ -187,7 +204,7 @@ def cmd_reproduce(args) -> int:
                       cache_dir=args.cache_dir, device=args.device, checkpoint_root=args.checkpoint_root,
                       encodec_weights=args.encodec_weights,
                       fit_kwargs={"max_epochs": args.max_epochs} if args.max_epochs else {},
-                      **_extraction_options(args))
+                      **_frame_schedule(args), **_extraction_options(args))
     if _is_secondary_rank():
         return 0   # ranks other than 0 of a multi-process reproduction: rank 0 reports
     counts = {s: sum(c.status == s for c in cells) for s in ("done", "ran", "failed")}

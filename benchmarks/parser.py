@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail when more than this fraction of audio files is unusable (default 0.25); "
                         "fewer are skipped and listed in the record")
     r.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
+    r.add_argument("--frame-schedule", default=None, metavar="EVERY,PATIENCE,MAX",
+                    help="frame-level tasks (beats, chords, structure): validate every EVERY optimizer steps when an "
+                         "epoch is longer, stop a probe after PATIENCE steps without a better validation, train at "
+                         "most MAX steps (default 500,2000,8000; the record states the schedule used)")
     r.add_argument("--json", action="store_true",
                    help="print one JSON object as the last line of stdout (metrics under \"metrics\")")
     r.add_argument("--quiet", action="store_true", help="no progress output on stderr")
@@ -157,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--models", default=None,
                     help="comma-separated models (default: the table's models; offline: mel,random-tiny)")
     rp.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
+    rp.add_argument("--frame-schedule", default=None, metavar="EVERY,PATIENCE,MAX",
+                    help="frame-level tasks (beats, chords, structure): validate every EVERY optimizer steps when an "
+                         "epoch is longer, stop a probe after PATIENCE steps without a better validation, train at "
+                         "most MAX steps (default 500,2000,8000; the record states the schedule used)")
     rp.add_argument("--data-root", default=None, help="dataset root holding each task's folder (mtat/, nsynth/, beats/, "
                                                       "chords/, harmonix/, pianosyllabus/, giantsteps/ …) "
                                                       "(default: $OMAR_BENCH_DATA)")

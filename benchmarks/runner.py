@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from probes.kinds import FRAME_SCHEDULE
+from probes.kinds import FRAME_SCHEDULE, StepSchedule
 
 from .arrays import CorruptEntries, LayerArrays, consolidate
 from .cache import EmbeddingCache, default_cache_dir
@@ -93,6 +93,7 @@ class RunOptions:
     strategy: str | None = None
     progress: bool = True
     fit_kwargs: dict = field(default_factory=dict)   # overrides of probes.grid.DEFAULTS (max_epochs, …)
+    frame_schedule: tuple[int, int, int] | None = None  # --frame-schedule: the frame kinds' step schedule
 
 
 @dataclass
@@ -303,9 +304,12 @@ def run(opts: RunOptions) -> RunResult:
     fit_kwargs = dict(opts.fit_kwargs)
     schedule = None
     if task.kind.schedule is not None:
-        for k, v in task.kind.schedule.fit_kwargs().items():
+        step = task.kind.schedule
+        if opts.frame_schedule is not None:
+            step = StepSchedule(*opts.frame_schedule)
+        for k, v in step.fit_kwargs().items():
             fit_kwargs.setdefault(k, v)
-        schedule = task.kind.schedule.describe(fit_kwargs)
+        schedule = step.describe(fit_kwargs)
     runs: dict[int, list[dict]] = {layer: [] for layer in layers}
     n_out = task.n_outputs(usable)
     bar = tqdm(total=len(layers) * len(folds), desc=f"probe sweeps ({len(grid_points(grid))} points x "

@@ -233,3 +233,20 @@ def test_seeds_give_mean_and_std_and_train_subset_is_recorded(tmp_path, capsys, 
     assert out["metrics"]["accuracy"] == pytest.approx(np.mean(runs))
     assert rec["dataset"]["n_examples"]["train"] == 60
     assert rec["dataset"]["info"]["train_subset"]["n"] == 60
+
+
+def test_frame_schedule_option_sets_the_step_schedule_and_the_record_states_it(tmp_path, capsys):
+    beats = write_beats(tmp_path / "beats", n_tracks=10, seconds=12.0)
+    (beats / "splits.tsv").write_text("".join(f"track{i:02d}\t{'test' if i < 3 else 'valid' if i < 5 else 'train'}\n"
+                                              for i in range(10)))
+    code = cli(["run", "--model", "mel", "--task", "beats", "--data-dir", str(beats), "--cache-dir",
+                str(tmp_path / "c"), "--results-dir", str(tmp_path / "r"), "--probe", "linear", "--quiet",
+                "--frame-schedule", "2,4,6"])
+    assert code == 0
+    rec = load_records(tmp_path / "r")[0]
+    hp = rec["hyperparameters"]
+    assert hp["steps_per_round"] == 2 and hp["max_steps"] == 6            # 5 tracks of 12 s: 4 steps an epoch
+    assert all(p["best_epoch"] <= 2 for p in rec["sweep"])                 # at most 6 / 2 = 3 validations
+    assert "2 optimizer steps" in rec["protocol"]["schedule"]["validate_every"]
+    assert cli(["run", "--model", "mel", "--task", "beats", "--data-dir", str(beats), "--frame-schedule", "2,x"]) == 2
+    assert "--frame-schedule '2,x': expected three positive step counts" in capsys.readouterr().err
