@@ -27,4 +27,4 @@ clean:
 
 # The offline suite end to end (synthesised data, tiny pretraining, probes, table, plots); resumable.
 demo: $(STAMP)
-	$(PY) -m benchmarks.demo
+	$(PY) -m benchmarks.demo --readme README.md
