@@ -177,7 +177,7 @@ def _write_plots(records, out_dir) -> list[Path]:
 
 
 def cmd_table(args) -> int:
-    from .leaderboard import render_all, write_tables
+    from .tables import render_all, write_tables
 
     records = _records(args.results_dir)
     tables = args.tables.split(",") if args.tables else None
@@ -193,7 +193,7 @@ def cmd_table(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .leaderboard import render_all
+    from .tables import render_all
     from .reproduce import reproduce
     from .runner import default_results_dir
 

@@ -20,17 +20,14 @@ one, e.g. older records); ``★`` marks a column's best cell and ``≈`` each ce
 (paired bootstrap, Holm-corrected over the column). The "all results" table also carries each cell's costs from
 the record's timings: extraction device-seconds per hour of audio, probe seconds, peak memory and the device.
 
-Display: measured missing → `—`; reference reported as NaN → `NaN`; reference not reported → blank; a task our harness
+Display (written by :mod:`benchmarks.tables`): measured missing → `—`; reference reported as NaN → `NaN`; reference not reported → blank; a task our harness
 never runs → `not run`. Markdown and LaTeX print 3 decimals; CSV keeps full precision (Python `repr`, exact round trip)
 with one row per (model, column).
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -39,7 +36,6 @@ from benchmarks.errors import UnknownName
 from benchmarks.records import RECORDS_SUBDIR, best_by_validation, latest_per_key, most_recent
 from benchmarks.registry import Registry, default_registry
 from benchmarks.shown_metric import shown_metric
-from omar_rq.files import atomic_write
 
 EM_DASH = "—"
 NOT_RUN = "not run"
@@ -95,8 +91,7 @@ class TableDef:
     fixed_columns: tuple[Column, ...]  # empty with rows="records" and no `derive`: one column per task that has
     #                                    records ("all results")
     layer: int | None  # fixed layer (0-based block index), or None = best layer by validation
-    rows: str  # "registry": the registry's members of `name`; "records": models with records on these columns;
-    #            "registry+records": the members, then any other model with records on these columns
+    rows: str  # "registry": the registry's members of `name`; "records": models with records on these columns
     reference_table: str | None  # table name in reference_scores.csv, None = no published numbers
     derive: Callable[[], tuple[Column, ...]] | None = None  # columns derived from the task registry
     note: str = ""  # printed under the table (e.g. where its references come from and their caveat)
@@ -148,7 +143,7 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
         Column("Beat", "beats"),
         Column("Structure", "structure", "accuracy"),
     ), None, "registry", "released"),
-    TableDef("marble", "MARBLE protocol (third-party references)", (), None, "registry+records", "marble",
+    TableDef("marble", "MARBLE protocol (third-party references)", (), None, "registry", "marble",
              derive=marble_columns, note=MARBLE_NOTE),
     TableDef("offline", "Offline synthesised suite", (), None, "records", None, derive=synth_columns),
     TableDef("all", "All results", (), None, "records", None),
@@ -233,7 +228,7 @@ class Table:
                     "reference": c.reference, "reference_status": c.reference_status,
                     "measured": c.measured, "measured_std": c.measured_std, "diff": c.diff, "layer": c.layer,
                     "n_records": c.n_records, "status": c.status, "probe": rec.get("probe"),
-                    "seed": rec.get("seed"), "record": _record_ref(rec.get("_path")),
+                    "seed": rec.get("seed"), "record": record_ref(rec.get("_path")),
                     "reference_source": c.reference_source,
                     "ci_low": c.interval.low if c.interval else None,
                     "ci_high": c.interval.high if c.interval else None,
@@ -249,7 +244,7 @@ class Table:
         return pd.DataFrame(self.long_rows(), columns=CSV_FIELDS)
 
 
-def _record_ref(path: str | None) -> str | None:
+def record_ref(path: str | None) -> str | None:
     """A record's path from its `records/` folder on (`records/base/mtat/L7-….json`): stable across machines."""
     if not path:
         return None
@@ -277,11 +272,10 @@ def _row_id(rec: dict, registry: Registry) -> str:
 
 
 def _rows(defn: TableDef, merged: list[dict], registry: Registry) -> list[str]:
-    members = registry.table_members(defn.name) if defn.rows in ("registry", "registry+records") else []
     if defn.rows == "registry":
-        return members
+        return registry.table_members(defn.name)
     tasks = {c.task for c in defn.columns}
-    return members + sorted({_row_id(r, registry) for r in merged if r["task"] in tasks} - set(members))
+    return sorted({_row_id(r, registry) for r in merged if r["task"] in tasks})
 
 
 def record_columns(records: Sequence[dict]) -> tuple[Column, ...]:
@@ -386,246 +380,3 @@ def build_tables(records: Iterable[dict], registry: Registry | None = None,
     names = list(tables) if tables else list(TABLES)
     built = [build_table(n, records, registry) for n in names]
     return [t for t in built if t.rows or tables]
-
-
-# ---- formatting helpers ---------------------------------------------------------------------------------------------
-def _num(v: float) -> str:
-    return f"{v:.{DECIMALS}f}"
-
-
-def _ref_text(c: Cell) -> str:
-    if c.reference is None:
-        return ""
-    return "NaN" if math.isnan(c.reference) else _num(c.reference)
-
-
-def _ours_text(c: Cell) -> str:
-    if c.status == NOT_RUN:
-        return NOT_RUN
-    if c.measured is None:
-        return EM_DASH
-    return (_num(c.measured) + (f" ± {_num(c.measured_std)}" if c.measured_std is not None else "")
-            + (f" {c.mark}" if c.mark else ""))
-
-
-def _ci_text(c: Cell) -> str:
-    """``[low, high]`` (and the seed spread ``s ± std`` when there are several seeds), or ``—``."""
-    iv = c.interval
-    if c.measured is None:
-        return ""
-    if iv is None or not (math.isfinite(iv.low) and math.isfinite(iv.high)):
-        return EM_DASH
-    return f"[{_num(iv.low)}, {_num(iv.high)}]" + (f" s ± {_num(iv.seed_std)}" if iv.seed_std is not None else "")
-
-
-COST_SUBCOLUMNS = ("s/h audio", "probe s", "peak MB", "device")
-
-
-def _cost_texts(c: Cell) -> dict:
-    if c.measured is None:
-        return dict.fromkeys(COST_SUBCOLUMNS, "")
-    k = c.costs
-    fmt = lambda v, spec: EM_DASH if not isinstance(v, (int, float)) else format(v, spec)  # noqa: E731
-    return {"s/h audio": fmt(k["extract_s_per_audio_h"], ".1f"), "probe s": fmt(k["probe_s"], ".1f"),
-            "peak MB": fmt(k["peak_mb"], ".0f"), "device": str(k["device"] or EM_DASH)}
-
-
-def _diff_text(c: Cell) -> str:
-    return "" if c.diff is None else f"{c.diff:+.{DECIMALS}f}"
-
-
-def _layer_text(c: Cell) -> str:
-    return "" if c.layer is None or c.measured is None else str(c.layer)
-
-
-def _subcolumns(t: Table, col: Column) -> list[str]:
-    """Sub-columns of one column. A task we never run has nothing to compare, so it keeps only ref and ours."""
-    if not col.run:
-        return ["ref", "ours"] if t.has_reference else ["ours"]
-    subs = ["ref", "ours", "Δ"] if t.has_reference else ["ours"]
-    subs += ["CI"] + (["L"] if t.definition.layer is None else [])
-    return subs + (list(COST_SUBCOLUMNS) if t.name == "all" else [])
-
-
-def _cell_texts(t: Table, c: Cell) -> list[str]:
-    texts = {"ref": _ref_text(c), "ours": _ours_text(c), "Δ": _diff_text(c), "L": _layer_text(c), "CI": _ci_text(c),
-             **_cost_texts(c)}
-    return [texts[s] for s in _subcolumns(t, c.column)]
-
-
-def stats_rule() -> str:
-    """The intervals' and marks' rule, as the tables state it (:data:`benchmarks.stats.RULE`)."""
-    from benchmarks.stats import BEST, NOT_WORSE, RULE
-
-    return f"{RULE}; {BEST} = best, {NOT_WORSE} = not significantly worse, — = no per-track sidecar"
-
-
-def _layer_note(t: Table) -> str:
-    d = t.definition
-    if d.layer is not None:
-        return f"layer {d.layer} (fixed, the development tables' protocol)"
-    return "best layer per cell, chosen on the validation score"
-
-
-def _sources(t: Table) -> list[str]:
-    return sorted({c.reference_source for c in t.cells.values() if c.reference_source})
-
-
-# ---- Markdown ------------------------------------------------------------------------------------------------------
-def render_md(t: Table) -> str:
-    d = t.definition
-    cols = ", ".join(f"{c.label} = `{c.task}` {c.metric}" + (" (lower is better)" if c.lower_is_better else "")
-                     for c in d.columns)
-    lines = [f"### {d.title} (`{d.name}`)", "", f"{_layer_note(t)}; {cols}."]
-    legend = "ours = measured, — = no record yet" + ("" if d.layer is not None else ", L = layer used")
-    if t.has_reference:
-        legend = ("ref = published (NaN = published as NaN, blank = not published), " + legend
-                  + ", Δ = ours − ref")
-    lines.append(legend + ".")
-    lines.append(f"CI: {stats_rule()}" + ("; costs: extraction seconds per hour of audio extracted, probe seconds, "
-                                         "peak memory (MB), device" if t.name == "all" else "") + ".")
-    lines.append("")
-    if not t.rows:
-        lines.append("_(no records)_")
-        return "\n".join(lines) + "\n"
-    header = ["model"] + [f"{c.title} {s}" for c in d.columns for s in _subcolumns(t, c)]
-    body = [[m.replace("|", "\\|")] + [x for c in d.columns for x in _cell_texts(t, t.cell(m, c.label))]
-            for m in t.rows]
-    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
-
-    def fmt_row(r: list[str]) -> str:
-        return "| " + " | ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths))) + " |"
-
-    lines.append(fmt_row(header))
-    lines.append("|" + "|".join(("-" * (w + 1) + ":") if i else (":" + "-" * (w + 1))
-                                 for i, w in enumerate(widths)) + "|")
-    lines.extend(fmt_row(r) for r in body)
-    if _sources(t):
-        lines += ["", "Reference: " + "; ".join(_sources(t)) + "."]
-    if d.note:
-        lines += ["", d.note]
-    return "\n".join(lines) + "\n"
-
-
-# ---- LaTeX ---------------------------------------------------------------------------------------------------------
-_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def tex_escape(text: str) -> str:
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
-
-
-def _tex_cell(text: str) -> str:
-    if text == EM_DASH:
-        return "---"
-    if text == NOT_RUN:
-        return r"\textit{not run}"
-    if " ± " in text:
-        a, b = text.split(" ± ")
-        return f"{a} $\\pm$ {b}"
-    if text.endswith((" ★", " ≈")):
-        return _tex_cell(text[:-2]) + (r" $\star$" if text.endswith("★") else r" $\approx$")
-    if text[:1] in "+-" and len(text) > 1:
-        return f"${text}$"
-    return tex_escape(text)
-
-
-def render_latex(t: Table) -> str:
-    d = t.definition
-    widths = [len(_subcolumns(t, c)) for c in d.columns]
-    spec = "l" + "".join(" " + "r" * k for k in widths)
-    starts = [2 + sum(widths[:i]) for i in range(len(widths))]
-    caption = f"{tex_escape(d.title)}: {tex_escape(_layer_note(t))}."
-    caption += " ours = measured, --- = no record yet" + ("" if d.layer is not None else ", L = layer used")
-    if t.has_reference:
-        caption += r", ref = published, $\Delta$ = ours $-$ ref"
-    caption += "."
-    caption += (r" CI = 95\% bootstrap interval over test tracks (1000 resamples), $\star$ = best, $\approx$ = not "
-                r"significantly worse (paired bootstrap, Holm over the column).")
-    out = [r"\begin{table}[t]", r"\centering", f"\\caption{{{caption}}}", f"\\label{{tab:{d.name}}}"]
-    if not t.rows:
-        return "\n".join(out + [r"% no records", r"\end{table}"]) + "\n"
-    out.append(f"\\begin{{tabular}}{{{spec}}}")
-    out.append(r"\toprule")
-    down = r" $\downarrow$"
-    groups = " & ".join(f"\\multicolumn{{{k}}}{{c}}{{{tex_escape(c.label)}{down if c.lower_is_better else ''}}}"
-                        for c, k in zip(d.columns, widths))
-    out.append(f" & {groups} \\\\")
-    out.append(" ".join(f"\\cmidrule(lr){{{a}-{a + k - 1}}}" for a, k in zip(starts, widths)))
-    tex_subs = {"Δ": r"$\Delta$"}
-    out.append("Model & " + " & ".join(tex_subs.get(s, s) for c in d.columns for s in _subcolumns(t, c)) + r" \\")
-    out.append(r"\midrule")
-    for m in t.rows:
-        texts = [_tex_cell(x) for c in d.columns for x in _cell_texts(t, t.cell(m, c.label))]
-        out.append(tex_escape(m) + " & " + " & ".join(texts) + r" \\")
-    out.append(r"\bottomrule")
-    out.append(r"\end{tabular}")
-    out.append(r"\end{table}")
-    return "\n".join(out) + "\n"
-
-
-# ---- CSV -----------------------------------------------------------------------------------------------------------
-def _csv_value(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return "NaN" if math.isnan(v) else repr(v)
-    return str(v)
-
-
-def render_csv(tables: Sequence[Table], header: bool = True) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    if header:
-        w.writerow(CSV_FIELDS)
-    for t in tables:
-        for row in t.long_rows():
-            w.writerow([_csv_value(row[f]) for f in CSV_FIELDS])
-    return buf.getvalue()
-
-
-# ---- public rendering ----------------------------------------------------------------------------------------------
-def render(table: Table, fmt: str = "md") -> str:
-    """One table as `md`, `latex` or `csv`."""
-    if fmt == "md":
-        return render_md(table)
-    if fmt in ("latex", "tex"):
-        return render_latex(table)
-    if fmt == "csv":
-        return render_csv([table])
-    raise ValueError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
-
-
-def render_all(records: Iterable[dict], registry: Registry | None = None, fmt: str = "md",
-               tables: Sequence[str] | None = None) -> str:
-    """All tables (or the named ones) in one document; CSV gets a single header."""
-    built = build_tables(records, registry, tables)
-    if fmt == "csv":
-        return render_csv(built)
-    if fmt not in ("md", "latex", "tex"):
-        raise ValueError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return "\n".join(render(t, fmt) for t in built)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, text, mode=0o644)
-
-
-def write_tables(out: str | os.PathLike, records: Iterable[dict], registry: Registry | None = None,
-                 formats: Sequence[str] | None = None, tables: Sequence[str] | None = None) -> list[Path]:
-    """Write the tables. `out` ending in `.md`/`.tex`/`.csv` is one file of that format; otherwise it is a folder that
-    receives `tables.md`, `tables.tex` and `tables.csv` (or the `formats` asked for). Returns the paths written."""
-    out = Path(out)
-    records = list(records)
-    by_suffix = {v: k for k, v in _SUFFIX.items()}
-    if out.suffix in by_suffix:
-        targets = [(by_suffix[out.suffix], out)]
-    else:
-        targets = [(f, out / f"tables{_SUFFIX['latex' if f == 'tex' else f]}") for f in (formats or FORMATS)]
-    written = []
-    for fmt, path in targets:
-        _atomic_write(path, render_all(records, registry, fmt, tables))
-        written.append(path)
-    return written

@@ -27,8 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable
 
-from benchmarks.leaderboard import (COST_SUBCOLUMNS, EM_DASH, Table, _cell_texts, _record_ref, _subcolumns,
-                                    build_tables, stats_rule)
+from benchmarks.leaderboard import EM_DASH, Table, build_tables, record_ref
+from benchmarks.tables import COST_SUBCOLUMNS, cell_texts, stats_rule, subcolumns
 from benchmarks.records import best_by_validation, latest_per_key
 from benchmarks.registry import Registry, default_registry
 from omar_rq.files import atomic_write
@@ -112,7 +112,7 @@ def _table_html(t: Table, links: dict[str, str]) -> str:
     head2 = []
     col = 1
     for c in d.columns:
-        subs = _subcolumns(t, c)
+        subs = subcolumns(t, c)
         title = f"{c.title}<br><small>{_e(c.task)}: {_e(c.metric)}</small>"
         head1.append(f'<th colspan="{len(subs)}">{title}</th>')
         for s in subs:
@@ -123,8 +123,8 @@ def _table_html(t: Table, links: dict[str, str]) -> str:
         tds = [f'<td class="model" data-v="{_e(m)}">{_e(m)}</td>']
         for c in d.columns:
             cell = t.cell(m, c.label)
-            texts = _cell_texts(t, cell)
-            for s, text in zip(_subcolumns(t, c), texts):
+            texts = cell_texts(t, cell)
+            for s, text in zip(subcolumns(t, c), texts):
                 cls = ""
                 if s == "ours" and cell.mark:
                     cls = ' class="best"' if cell.mark == "★" else ' class="tie"'
@@ -255,7 +255,7 @@ def _copy_records(merged: list[dict], out: Path) -> dict[str, str]:
         src = r.get("_path")
         if not src or not Path(src).is_file():
             continue
-        rel = _record_ref(src) or Path(src).name
+        rel = record_ref(src) or Path(src).name
         dst = out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)

@@ -8,11 +8,12 @@ import re
 
 import pytest
 
-from benchmarks.leaderboard import EM_DASH, NOT_RUN, TABLES, build_table, render, render_all, write_tables
+from benchmarks.leaderboard import EM_DASH, NOT_RUN, TABLES, build_table
+from benchmarks.tables import render, render_all, write_tables
 from benchmarks.records import load_records, write_record
 from benchmarks.registry import Registry
 
-PUBLISHED = ["baseline", "multiview", "freesound", "released"]
+PUBLISHED = ["baseline", "multiview", "freesound", "released", "marble"]
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def test_empty_results_show_every_reference(reg, fmt, parser):
         for model in reg.table_members(name):
             assert (model if fmt == "md" else model.replace("_", "\\_")) in text
     refs = reg.reference_scores()
-    assert len(refs) == 3 * 2 + 12 * 3 + 2 * 2 + 5 * 6  # every cell of the four published tables
+    assert len(refs) == 3 * 2 + 12 * 3 + 2 * 2 + 5 * 6 + 21 * 2 + 2  # every cell of the published tables (marble: 21 columns x 2 models + 2 audit numbers)
     for s in refs:
         c = cells[(s.table, s.model, s.column)]
         if s.value is None:
@@ -127,7 +128,8 @@ def test_empty_results_show_every_reference(reg, fmt, parser):
 
 def test_empty_results_csv(reg):
     rows = parse_csv(render_all([], reg, "csv"))
-    assert len(rows) == len(reg.reference_scores())
+    # one row per (member, column) of each published table; every reference is one of them
+    assert len(rows) == sum(len(reg.table_members(t)) * len(TABLES[t].columns) for t in PUBLISHED)
     for s in reg.reference_scores():
         r = rows[(s.table, s.model, s.column)]
         assert (r["task"], r["metric"]) == (s.task, s.metric)
@@ -142,7 +144,7 @@ def test_empty_results_csv(reg):
 
 
 def test_table_definitions(reg):
-    assert list(TABLES) == ["baseline", "multiview", "freesound", "released", "offline", "all"]
+    assert list(TABLES) == ["baseline", "multiview", "freesound", "released", "marble", "offline", "all"]
     for name in ("baseline", "multiview", "freesound"):
         assert TABLES[name].layer == 6
     assert TABLES["released"].layer is None and TABLES["offline"].layer is None
@@ -185,6 +187,8 @@ EXPECTED = {
     ("freesound", "f0", "Nsynth"): (0.81, None, 6, 2),          # two probes: best validation (linear)
     ("released", "base", "Tagging"): (0.47, None, 7, 12),       # best layer by validation, not by test
     ("released", "multifeature-25hz-fsq", "Pitch"): (0.9312, 0.004, 4, 1),
+    ("marble", "base", "mtat pr_auc_macro"): (0.47, None, 7, 12),            # the same records, MARBLE's columns
+    ("marble", "multifeature-25hz-fsq", "nsynth-pitch accuracy"): (0.9312, 0.004, 4, 1),
     ("offline", "mel", "synth-mtat"): (0.3, None, 0, 1),
     ("offline", "random-s8", "synth-nsynth-instrument"): (0.2, None, 2, 1),
     ("offline", "tiny", "synth-beats"): (0.66, None, 1, 3),
@@ -290,7 +294,7 @@ def test_write_tables(reg, results, tmp_path):
     paths = write_tables(tmp_path / "tables", records, reg)
     assert [p.name for p in paths] == ["tables.md", "tables.tex", "tables.csv"]
     assert paths[0].read_text() == render_all(records, reg, "md")
-    assert paths[1].read_text().count(r"\begin{table}") == 6
+    assert paths[1].read_text().count(r"\begin{table}") == 7
     one = write_tables(tmp_path / "x" / "only.csv", records, reg, tables=["released"])
     assert one == [tmp_path / "x" / "only.csv"]
     assert {r["table"] for r in csv.DictReader(one[0].open())} == {"released"}

@@ -73,7 +73,7 @@ def test_tables_show_intervals_marks_costs_and_dash_for_old_records(results):
     rows = {r["model"]: r for r in table.long_rows() if r["column"] == "mtat"}
     assert rows["old-model"]["ci_low"] is None and rows["mel"]["ci_low"] <= rows["mel"]["measured"]
     assert rows["mel"]["extract_s_per_audio_h"] > 0 and rows["mel"]["device"]
-    from benchmarks.leaderboard import render_md
+    from benchmarks.tables import render_md
 
     text = render_md(table)
     old_line = next(line for line in text.splitlines() if line.startswith("| old-model"))
