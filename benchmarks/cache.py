@@ -161,6 +161,15 @@ class CorruptEntry(OSError):
 
 
 @functools.lru_cache(maxsize=4096)
+def _entry_bytes(path, layers) -> tuple[Path, set[int], bytes]:
+    """``(path, the requested layers as ints, the entry's bytes)``; :class:`CorruptEntry` when it cannot be read."""
+    path = Path(path)
+    try:
+        return path, {int(x) for x in layers}, path.read_bytes()
+    except OSError as e:
+        raise CorruptEntry(path, f"cannot read: {e.strerror or e}") from None
+
+
 def _npy_header(header: bytes) -> tuple[tuple, bool, np.dtype, int]:
     bio = io.BytesIO(header)
     version = np.lib.format.read_magic(bio)
@@ -177,12 +186,7 @@ def read_layers(path: str | os.PathLike, layers) -> dict[int, np.ndarray]:
 def entry_layout(path: str | os.PathLike, layers) -> dict[int, "MemberLayout"]:
     """Where each of ``layers`` lies in the entry at ``path``, read and CRC-checked in full (one read of the file):
     see :class:`MemberLayout`. Raises :class:`CorruptEntry` like :func:`read_layers_crc`."""
-    path = Path(path)
-    want = {int(x) for x in layers}
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CorruptEntry(path, f"cannot read: {e.strerror or e}") from None
+    path, want, data = _entry_bytes(path, layers)
     layout: dict[int, MemberLayout] = {}
     try:
         _read_stored_zip(data, want, layout)
@@ -220,12 +224,7 @@ def read_layers_crc(path: str | os.PathLike, layers) -> tuple[dict[int, np.ndarr
     :class:`CorruptEntry` naming the file and the reason when the bytes do not match their CRC, the file is
     truncated or a requested layer is absent. Returns the arrays and the CRC-32 of each layer's member.
     """
-    path = Path(path)
-    want = {int(x) for x in layers}
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CorruptEntry(path, f"cannot read: {e.strerror or e}") from None
+    path, want, data = _entry_bytes(path, layers)
     try:
         out, crcs = _read_stored_zip(data, want)
     except _Fallback:

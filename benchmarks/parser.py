@@ -48,6 +48,15 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
 
 
+def _schedule_args(p: argparse.ArgumentParser) -> None:
+    """Options of the probes' training schedule (``run``, ``reproduce``)."""
+    p.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
+    p.add_argument("--frame-schedule", default=None, metavar="EVERY,PATIENCE,MAX",
+                   help="frame-level tasks (beats, chords, structure): validate every EVERY optimizer steps when an "
+                        "epoch is longer, stop a probe after PATIENCE steps without a better validation, train at "
+                        "most MAX steps (default 500,2000,8000; the record states the schedule used)")
+
+
 def _extraction_args(p: argparse.ArgumentParser) -> None:
     """Options of extraction and storage (``run``, ``reproduce``)."""
     p.add_argument("--cache-dtype", default="float32", choices=["float32", "float16"],
@@ -106,11 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-bad-fraction", type=float, default=0.25,
                    help="fail when more than this fraction of audio files is unusable (default 0.25); "
                         "fewer are skipped and listed in the record")
-    r.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
-    r.add_argument("--frame-schedule", default=None, metavar="EVERY,PATIENCE,MAX",
-                    help="frame-level tasks (beats, chords, structure): validate every EVERY optimizer steps when an "
-                         "epoch is longer, stop a probe after PATIENCE steps without a better validation, train at "
-                         "most MAX steps (default 500,2000,8000; the record states the schedule used)")
+    _schedule_args(r)
     r.add_argument("--json", action="store_true",
                    help="print one JSON object as the last line of stdout (metrics under \"metrics\")")
     r.add_argument("--quiet", action="store_true", help="no progress output on stderr")
@@ -160,11 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--table", required=True, help="baseline | multiview | freesound | released | marble | offline | all")
     rp.add_argument("--models", default=None,
                     help="comma-separated models (default: the table's models; offline: mel,random-tiny)")
-    rp.add_argument("--max-epochs", type=int, default=None, help="probe training epochs cap (default 100)")
-    rp.add_argument("--frame-schedule", default=None, metavar="EVERY,PATIENCE,MAX",
-                    help="frame-level tasks (beats, chords, structure): validate every EVERY optimizer steps when an "
-                         "epoch is longer, stop a probe after PATIENCE steps without a better validation, train at "
-                         "most MAX steps (default 500,2000,8000; the record states the schedule used)")
+    _schedule_args(rp)
     rp.add_argument("--data-root", default=None, help="dataset root holding each task's folder (mtat/, nsynth/, beats/, "
                                                       "chords/, harmonix/, pianosyllabus/, giantsteps/ …) "
                                                       "(default: $OMAR_BENCH_DATA)")
