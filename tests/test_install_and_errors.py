@@ -15,7 +15,7 @@ from benchmarks.cli import main as cli
 from benchmarks.records import write_record
 from layouts import write_beats, write_nsynth
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 TINY_SYNTH = """
 [nsynth]
 max_instruments_per_family = 3

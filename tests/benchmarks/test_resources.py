@@ -8,7 +8,7 @@ import re
 import pytest
 
 from benchmarks.resources import reference_dir
-from conftest import shared_or_skip
+from helpers import shared_or_skip
 
 #: §12 row label -> the (task, metric) of each "/"-separated value of the row
 ROWS = {

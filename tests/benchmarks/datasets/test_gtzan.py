@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 import learnability
-from conftest import shared_or_skip
+from helpers import shared_or_skip
 from benchmarks.datasets import DatasetLayoutError, find_gtzan_audio, load_gtzan
 from benchmarks.datasets.gtzan import FILTERED_SIZES, GENRES, read_split_list
 from benchmarks.synth import gtzan as synth_gtzan

@@ -7,8 +7,10 @@ import pytest
 
 from benchmarks.cli import main as cli
 from benchmarks.records import load_records
+from benchmarks.registry import default_registry
 from benchmarks.reproduce import table_cells
 from benchmarks.tasks import synth_tasks
+from helpers import FIXTURES
 
 TINY_SYNTH = """
 [nsynth]
@@ -113,11 +115,9 @@ def test_table_cells_follow_each_tables_layer_policy(monkeypatch):
 def test_reproduce_released_fills_all_six_columns(tmp_path, capsys, monkeypatch, tiny_suite):
     """The released-models table end to end: `base` from a Hugging Face cache (the small released-format fixture in
     the hub layout) and small sets in the six tasks' real layouts (the synthesised ones, under each task's folder)."""
-    from pathlib import Path
-
     from benchmarks.synth import synthesize
 
-    fixture = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "omar-rq" / "base"
+    fixture = FIXTURES / "base"
     if not fixture.is_dir():
         pytest.skip(f"../shared is absent ({fixture} not found): the released-format fixture is needed")
     snap = tmp_path / "hub" / "models--mtg-upf--omar-rq-base" / "snapshots" / "0123abcd"
@@ -144,3 +144,38 @@ def test_reproduce_released_fills_all_six_columns(tmp_path, capsys, monkeypatch,
     records = load_records(tmp_path / "results")
     assert {r["task"] for r in records} == {"mtat", "difficulty", "nsynth-pitch", "chords", "beats", "structure"}
     assert cli(args) == 0 and "0 cells run" in capsys.readouterr().err  # resumable: nothing left to do
+
+
+# ``omar-bench reproduce --table marble``: every cell of the MARBLE-protocol table is listed, the cells with data
+# run (here `mel` on a GTZAN-layout set), the others fail with their reason, and the table prints the third-party
+# references beside our cells with the caveat that their layer was chosen on the test set.
+def test_marble_cells_come_from_its_reference_numbers():
+    pairs = default_registry().table_columns("marble")
+    assert ("emomusic", "arousal_r2") in pairs and ("beats-gtzan", "f_measure_pooled") in pairs
+    assert len(pairs) == 21                                   # every (task, metric) of spec §12
+    cells = table_cells("marble", models=["mel"])
+    assert [c.task for c in cells] == list(dict.fromkeys(t for t, _ in pairs))   # each task once
+    assert default_registry().table_members("marble") == ["base", "multifeature-25hz", "multifeature-25hz-fsq"]
+
+
+def test_reproduce_marble_runs_what_has_data_and_prints_references(tmp_path, capsys):
+    from benchmarks.synth import gtzan, load_config
+
+    cfg = load_config({"gtzan": {"clip_seconds": 2.0, "train_per_genre": 2, "valid_per_genre": 1,
+                                 "test_per_genre": 1, "unlisted_per_genre": 0}})["gtzan"]
+    gtzan.render(tmp_path / "data" / "gtzan", cfg, tick=lambda *a: None)
+    rc = cli(["reproduce", "--table", "marble", "--models", "mel", "--data-root", str(tmp_path / "data"),
+              "--results-dir", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c"), "--probe", "linear",
+              "--max-epochs", "3", "--quiet"])
+    out, err = capsys.readouterr()
+    assert rc == 1                                            # the cells without data failed
+    assert "marble: 1 cells run, 0 already recorded, 12 failed" in err
+    assert "failed: mel × emomusic:" in err and "failed: mel × mtg-top50:" in err
+    recs = load_records(tmp_path / "r")
+    assert [(r["model"], r["task"]) for r in recs] == [("mel", "gtzan-genre")]
+    acc = recs[0]["metrics"]["accuracy"]
+    row = next(line for line in out.splitlines() if line.startswith("| mel "))
+    assert f"{acc:.3f}" in row                                # our cell
+    base = next(line for line in out.splitlines() if line.startswith("| base "))
+    assert "0.810" in base and "0.660" in base                # GTZAN and EmoMusic references of base
+    assert "chosen as the best on the TEST set" in out

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks.arrays import CorruptEntries, consolidate
-from benchmarks.cache import DiskFull, EmbeddingCache, Float16Overflow
+from benchmarks.cache import EmbeddingCache, Float16Overflow
 from benchmarks.cli import main as cli
 from benchmarks.records import load_records
 from layouts import write_nsynth
@@ -298,8 +298,6 @@ def test_bf16_autocast_drift_from_float32_is_bounded_and_float32_is_exact():
 
 
 def test_compile_option_caches_apart_and_matches(tmp_path):
-    import torch
-
     from benchmarks.encoders import load_encoder
     from benchmarks.extract import Frontend, compile_encoder, extract
     from layouts import SR, tone

@@ -18,7 +18,7 @@ from benchmarks.cli import main as cli
 from benchmarks.records import load_records
 from layouts import write_nsynth
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from probes.metrics import beat_f_measure, classification_metrics, tagging_metri
 from probes.grid import GRID, grid_points
 from probes.layers import LayerInputs, sweep_layers
 from probes.training import fit_probe, sweep
-from test_probes import beat_sequences, clusters, tags
+from helpers import beat_sequences, clusters, tags
 
 KW = dict(max_epochs=12, patience=4, batch_size=32)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import FIXTURES
+from helpers import FIXTURES
 from omar_rq import get_model
 from omar_rq.views import CQT
 

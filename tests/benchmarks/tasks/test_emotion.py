@@ -4,7 +4,6 @@ file names, the CSVs in annotations/, a corrupt clip skipped and listed)."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest

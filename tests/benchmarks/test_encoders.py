@@ -15,7 +15,7 @@ from benchmarks.encoders import load_encoder
 from benchmarks.records import load_records
 from benchmarks.validate import validate_encoder
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 TINY_SYNTH = "[nsynth]\nmax_instruments_per_family = 3\nnotes_per_instrument = 2\n"
 
 
@@ -210,7 +210,7 @@ def test_validate_passes_on_built_in_encoders(capsys, model):
 
 
 def test_validate_passes_on_a_released_format_model(capsys):
-    from conftest import shared_or_skip
+    from helpers import shared_or_skip
 
     model = shared_or_skip("fixtures", "omar-rq", "base")
     assert cli(["validate", str(model), "--quick"]) == 0

@@ -24,9 +24,9 @@ from omar_rq.train.callbacks import CosineAnnealingCallback, read_metrics, warmu
 from omar_rq.train.trainer import _trainer_params
 from omar_rq.views import EnCodec, Waveform
 
-from conftest import shared_or_skip
+from helpers import shared_or_skip
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 PRETRAIN = ROOT / "cfg" / "pretrain"
 TINY = PRETRAIN / "tiny.gin"
 SEED_MODELS = ["b0", "b1", "b3", "s1", "s3", "s4", "s5", "s6", "s7", "s8", "l3", "l5", "l6", "l7", "l8", "f0", "f1"]

@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import numpy as np
 import pytest
 
 from benchmarks import sidecar, stats
@@ -21,7 +20,6 @@ from benchmarks.records import load_records
 from benchmarks.tasks import get_task
 from layouts import write_mtat, write_nsynth
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(data: Path, results: Path, cache: Path, model: str, task: str, *extra: str) -> None:

@@ -14,7 +14,7 @@ from omar_rq.model import OmarRQ
 from omar_rq.views import MelSpectrogram, Waveform
 from omar_rq.conformer import Conformer
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 RELEASED = {  # name: (input patch dim, depth, dim, heads) from the spec / released configs
     "base": (96 * 4, 24, 1024, 8),
     "multicodebook": (96 * 4, 24, 1024, 8),

@@ -8,7 +8,7 @@ import pytest
 from benchmarks.registry import (CHECKPOINT_ENV, CheckpointNotFound, Registry, UnknownModel, find_in_hf_cache)
 from omar_rq.hub import hf_cache_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 SHARED = ROOT.parent / "shared"
 PROTOCOLS = SHARED / "spec" / "protocols.md"
 UPSTREAM_CFG = SHARED / "upstream-configs"

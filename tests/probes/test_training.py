@@ -3,52 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from probes.beat_tracking import beat_targets
 from probes.data import ProbeData, aggregate_by_group
 from probes.kinds import get_kind
 from probes.metrics import classification_metrics, tagging_metrics
 from probes.grid import GRID, grid_for, grid_points
 from probes.training import fit_probe, sweep
 
-
-# ------------------------------------------------------------------------------------------------------------------
-# Synthetic problems
-# ------------------------------------------------------------------------------------------------------------------
-def clusters(n_tracks, seed, n_classes=8, dim=16, chunks=2, spread=1.0):
-    """Gaussian clusters: track label c, each of its chunks = centre_c + noise."""
-    centres = np.random.default_rng(123).normal(size=(n_classes, dim)) * 2.0
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, n_classes, n_tracks)
-    y = np.repeat(labels, chunks)
-    groups = np.repeat(rng.permutation(n_tracks) * 7 + 3, chunks)  # arbitrary, non-contiguous track ids
-    x = centres[y] + spread * rng.normal(size=(len(y), dim))
-    return ProbeData(x.astype(np.float32), y, groups)
-
-
-def tags(n_tracks, seed, n_tags=5, dim=12, chunks=2):
-    """Multi-label: each tag adds its own feature direction to the track's chunks."""
-    directions = np.random.default_rng(321).normal(size=(n_tags, dim))
-    rng = np.random.default_rng(seed)
-    y_track = (rng.random((n_tracks, n_tags)) < 0.3).astype(np.float32)
-    y = np.repeat(y_track, chunks, axis=0)
-    x = 1.5 * y @ directions + rng.normal(size=(len(y), dim))
-    return ProbeData(x.astype(np.float32), y, np.repeat(np.arange(n_tracks), chunks))
-
-
-def beat_sequences(n_tracks, seed, dim=6, fps=10.0):
-    """Framewise: frames that carry a beat have a feature signature (dimension 0 raised)."""
-    rng = np.random.default_rng(seed)
-    xs, ys = [], []
-    for _ in range(n_tracks):
-        T = int(rng.integers(80, 120))
-        period = rng.uniform(0.45, 0.7)
-        times = np.arange(rng.uniform(0, period), T / fps, period)
-        y = beat_targets(times, T, fps)
-        x = rng.normal(size=(T, dim))
-        x[:, 0] += 3.0 * (y == 1.0)
-        xs.append(x.astype(np.float32))
-        ys.append(y[:, None])
-    return ProbeData(xs, ys, None)
+from helpers import beat_sequences, clusters, tags
 
 
 FAST = dict(max_epochs=40, patience=10, batch_size=32)

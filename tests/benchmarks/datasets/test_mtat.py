@@ -19,7 +19,7 @@ from benchmarks.datasets import DatasetLayoutError, load_mtat
 from benchmarks.datasets.mtat import (CLEAN_SPLIT_EXCLUDED, CLEAN_SPLIT_SIZES, EMPTY_MP3_CLIPS, ORIGINAL_SPLIT_SIZES,
                                       PUBLISHED_TAGS, folder_split, read_annotations, top_tags)
 
-SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+from helpers import SHARED
 MTAT_SHARED = SHARED / "data" / "mtat"
 ORACLE = MTAT_SHARED / "original_split_top50.csv"
 needs_oracle = pytest.mark.skipif(not ORACLE.is_file(),

@@ -4,7 +4,6 @@ metric; and no kind-name branches left in the code."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from probes.ordinal import BatchedMacroMSE, ordinal_targets
 from probes.training import fit_probe, sweep
 from probes.validation import batched
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 
 # ------------------------------------------------------------------------------------------------------------------

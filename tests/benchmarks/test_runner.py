@@ -21,7 +21,7 @@ from benchmarks.records import load_records
 from benchmarks.tasks import get_task
 from layouts import click_track, write_beats, write_mtat, write_nsynth
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 MODELS = ["mel", "random-tiny"]  # the floor and a tiny OMAR-RQ architecture with random weights
 
 
