@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import soundfile as sf
 
-import mir_eval
 from benchmarks.datasets import DatasetLayoutError
 from benchmarks.datasets.chords import ChordFileError, load_chords, read_fold_files, read_lab
-from probes.chords import IGNORE, N_CHORD, NAMES, chord_class, chord_metrics, frame_classes, frames_to_segments
-
-
-def _wav(path, seconds=1.0, sr=8000):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.zeros(int(seconds * sr), dtype=np.float32), sr)
+from probes.chords import IGNORE, N_CHORD, chord_class
+from layouts import silent_wav
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -42,39 +36,6 @@ def test_read_lab_rejects_what_it_cannot_read_naming_the_line(tmp_path, text, wh
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# vocabulary
-# ------------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("label, cls", [
-    ("C:maj", 0), ("G", 7), ("A:min", 21), ("N", N_CHORD), ("X", IGNORE), ("C:7", 0), ("C:maj7", 0),
-    ("A:min7", 21), ("D:maj/2", 2), ("Cb:maj", 11), ("Fb:maj", 4), ("A#:min", 22), ("Bb:maj6", 10),
-    ("C:sus4", IGNORE), ("C:dim", IGNORE), ("C:aug", IGNORE), ("C:5", IGNORE), ("C:1/1", IGNORE),
-    ("C:maj(*3)", IGNORE), ("G:sus4(b7)", IGNORE), ("E:hdim7", IGNORE), ("H:maj", IGNORE)])
-def test_chord_classes(label, cls):
-    assert chord_class(label) == cls
-
-
-def test_frame_targets_ignore_frames_outside_the_annotation():
-    iv = np.array([[1.0, 2.0], [2.0, 3.0]])
-    y = frame_classes(iv, ["C:maj", "X"], n_frames=8, fps=2.0)  # centres 0.25, 0.75, …, 3.75
-    assert y.tolist() == [IGNORE, IGNORE, 0, 0, IGNORE, IGNORE, IGNORE, IGNORE]
-
-
-def test_chord_metrics_match_mir_eval_and_pool_durations():
-    ref = (np.array([[0.0, 2.0], [2.0, 4.0], [4.0, 5.0]]), ["C:maj", "A:min", "X"])
-    est_classes = np.array([0, 0, 0, 0, 21, 21, 0, 0, 24, 24])  # 2 fps: C C C C Am Am C C N N
-    est = frames_to_segments(est_classes, 2.0)
-    assert est[1] == [NAMES[0], NAMES[21], NAMES[0], "N"]
-    m = chord_metrics([ref], [est])
-    expected = mir_eval.chord.evaluate(ref[0], ref[1], est[0], est[1])
-    assert m["majmin"] == pytest.approx(expected["majmin"]) and m["root"] == pytest.approx(expected["root"])
-    # two tracks of different lengths: the pooled WCSR weighs by scored duration, the mean does not
-    short = (np.array([[0.0, 1.0]]), ["C:maj"])
-    m2 = chord_metrics([ref, short], [est, frames_to_segments(np.array([21, 21]), 2.0)])
-    assert m2["majmin"] == pytest.approx((expected["majmin"] + 0.0) / 2)
-    assert m2["majmin_wcsr"] == pytest.approx(expected["majmin"] * 4 / 5)
-
-
-# ------------------------------------------------------------------------------------------------------------------
 # layouts
 # ------------------------------------------------------------------------------------------------------------------
 def test_isophonics_tree_with_mirdata_audio_layout(tmp_path):
@@ -82,8 +43,8 @@ def test_isophonics_tree_with_mirdata_audio_layout(tmp_path):
     ann.mkdir(parents=True)
     (ann / "01_-_I_Saw_Her_Standing_There.lab").write_text("0.000000 0.497838 N\n0.497838 2.0 E\n")
     (ann / "02_-_Misery.lab").write_text("0.0\t1.0\tC:maj\n")
-    _wav(tmp_path / "audio" / "01_-_Please_Please_Me" / "01_-_I_Saw_Her_Standing_There.wav")
-    _wav(tmp_path / "audio" / "The Beatles" / "01_-_Please_Please_Me" / "02_-_Misery.flac")
+    silent_wav(tmp_path / "audio" / "01_-_Please_Please_Me" / "01_-_I_Saw_Her_Standing_There.wav")
+    silent_wav(tmp_path / "audio" / "The Beatles" / "01_-_Please_Please_Me" / "02_-_Misery.flac")
     index = load_chords(tmp_path)
     assert [e.id for e in index.examples] == ["The Beatles/01_-_Please_Please_Me/01_-_I_Saw_Her_Standing_There",
                                               "The Beatles/01_-_Please_Please_Me/02_-_Misery"]
@@ -97,7 +58,7 @@ def test_billboard_takes_annotated_ids_from_the_index(tmp_path):
         d.mkdir(parents=True)
         (d / "majmin.lab").write_text("".join(f"{k * 7.3469387e-2}\t{(k + 1) * 7.3469387e-2}\t{lab}\n"
                                               for k, lab in enumerate(labels)) + "\n")
-        _wav(tmp_path / "audio" / f"{i:04d}.wav")
+        silent_wav(tmp_path / "audio" / f"{i:04d}.wav")
     (tmp_path / "billboard-2.0-index.csv").write_text(
         "id,chart_date,target_rank,actual_rank,title,artist,peak_rank,weeks_on_chart\n"
         "3,1961-07-03,56,57,I Don't Mind,James Brown,47,8\n"
@@ -114,8 +75,8 @@ def test_rwc_pop_with_mirdata_audio(tmp_path):
     d.mkdir(parents=True)
     (d / "N001-M01-T01.lab").write_text("0.000\t0.104\tN\n0.104\t1.858\tAb:min\n1.858\t3.646\tBb:maj(*3)\n")
     (d / "N002-M01-T02.lab").write_text("0.000\t1.000\tG:maj/3\n")
-    _wav(tmp_path / "audio" / "rwc-p-m01" / "1.wav")
-    _wav(tmp_path / "audio" / "N002-M01-T02.mp3".replace(".mp3", ".wav"))
+    silent_wav(tmp_path / "audio" / "rwc-p-m01" / "1.wav")
+    silent_wav(tmp_path / "audio" / "N002-M01-T02.mp3".replace(".mp3", ".wav"))
     index = load_chords(tmp_path)
     assert [e.id for e in index.examples] == ["N001-M01-T01", "N002-M01-T02"]
     assert [chord_class(x) for x in index.examples[0].target.labels] == [N_CHORD, 20, IGNORE]
@@ -126,7 +87,7 @@ def test_chords1217_layout_and_its_fold_files(tmp_path):
     for i in ids:
         (tmp_path / "chordlab").mkdir(exist_ok=True)
         (tmp_path / "chordlab" / f"{i}.lab").write_text("0.0 1.0 C:maj\n")
-        _wav(tmp_path / "audio" / f"{i}.mp3".replace(".mp3", ".wav"))
+        silent_wav(tmp_path / "audio" / f"{i}.mp3".replace(".mp3", ".wav"))
     (tmp_path / "data").mkdir()
     for k in range(5):
         (tmp_path / "data" / f"train0{k}.csv").write_text("\n".join(i for j, i in enumerate(ids) if j % 5 != k))
