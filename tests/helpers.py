@@ -59,3 +59,29 @@ def beat_sequences(n_tracks, seed, dim=6, fps=10.0):
         xs.append(x.astype(np.float32))
         ys.append(y[:, None])
     return ProbeData(xs, ys, None)
+
+
+def run_mel(capsys, tmp_path: Path, task: str, data: Path, *extra: str) -> dict:
+    """``omar-bench run`` of the ``mel`` floor on ``task`` with a fast linear probe; the ``--json`` summary."""
+    import json
+
+    from benchmarks.cli import main as cli
+
+    rc = cli(["run", "--model", "mel", "--task", task, "--data-dir", str(data), "--cache-dir", str(tmp_path / "c"),
+              "--results-dir", str(tmp_path / "r"), "--probe", "linear", "--max-epochs", "8", "--json", "--quiet",
+              *extra])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err[-3000:]
+    return json.loads(captured.out.strip().splitlines()[-1])
+
+
+def assert_sidecar_reproduces(rec: dict) -> None:
+    """The record's per-track sidecar rebuilds every test metric it holds (folds and pooled ones too)."""
+    from benchmarks import sidecar, stats
+    from benchmarks.tasks import get_task
+
+    ivs = stats.intervals(get_task(rec["task"]), sidecar.load(rec), n_resamples=20)
+    numeric = {k for k in rec["metrics"] if not k.startswith("n_")}
+    assert numeric <= set(ivs), numeric - set(ivs)
+    for k in numeric:
+        assert ivs[k].value == pytest.approx(rec["metrics"][k], abs=1e-9, nan_ok=True), k

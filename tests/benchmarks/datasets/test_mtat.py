@@ -20,6 +20,7 @@ from benchmarks.datasets.mtat import (CLEAN_SPLIT_EXCLUDED, CLEAN_SPLIT_SIZES, E
                                       PUBLISHED_TAGS, folder_split, read_annotations, top_tags)
 
 from helpers import SHARED
+
 MTAT_SHARED = SHARED / "data" / "mtat"
 ORACLE = MTAT_SHARED / "original_split_top50.csv"
 needs_oracle = pytest.mark.skipif(not ORACLE.is_file(),
@@ -345,7 +346,7 @@ def test_fingerprints_stable_under_root_move_and_row_order(tmp_path):
     write_npy(other / "split" / "mtat", CLEAN_ASSIGNMENT)
     c = load_mtat(other)
     assert c.fingerprint() == a.fingerprint() and c.split_fingerprint() == a.split_fingerprint()
-    assert len(a.fingerprint()) == 64 and int(a.fingerprint(), 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{64}", a.fingerprint()), a.fingerprint()   # a SHA-256 hex digest
 
 
 def test_fingerprint_changes_with_a_label_and_split_fingerprint_with_a_split(tmp_path):
