@@ -134,7 +134,7 @@ def write_beats(root: Path, n_tracks: int = 12, seconds: float = 12.0, sr: int =
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# issue 13 layouts: chords (Isophonics / Billboard / RWC / Chords1217), Harmonix, PianoSyllabus, GiantSteps
+# layouts of the harmony and form sets: chords (Isophonics / Billboard / RWC / Chords1217), Harmonix, PianoSyllabus, GiantSteps
 # ---------------------------------------------------------------------------------------------------------------------
 def chord_tones(pcs, seconds: float, sr: int = SR) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT
+
 PACKAGES = ("omar_rq", "probes", "benchmarks")
 
 

@@ -1,4 +1,4 @@
-"""Issue 18: ``run --devices 2`` (two CPU processes joined by gloo through Lightning Fabric): extraction sharded by
+"""``run --devices 2`` (two CPU processes joined by gloo through Lightning Fabric): extraction sharded by
 rank into the shared cache, rank 0 probing and writing the records; metrics equal a one-process run's, and a killed
 multi-process run resumes."""
 from __future__ import annotations

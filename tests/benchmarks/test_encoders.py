@@ -1,4 +1,4 @@
-"""Issue 14: any encoder through one contract — hear:, hf: and py: adapters end to end, `omar-bench validate` on the
+"""Any encoder through one contract — hear:, hf: and py: adapters end to end, `omar-bench validate` on the
 built-in encoders and on a violation of each kind, omar_rq.hear against the HEAR API's own checks, and fingerprints."""
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from benchmarks.records import load_records
 from benchmarks.validate import validate_encoder
 
 from helpers import ROOT
+
 TINY_SYNTH = "[nsynth]\nmax_instruments_per_family = 3\nnotes_per_instrument = 2\n"
 
 

@@ -121,7 +121,7 @@ def test_empty_results_show_every_reference(reg, fmt, parser):
         else:
             assert c["ref"]["kind"] == "number" and c["ref"]["value"] == pytest.approx(s.value, abs=5e-4)
             assert f"{s.value:.3f}" in text
-        assert c["ours"]["kind"] == "missing"  # every task of every published table runs now (issue 13)
+        assert c["ours"]["kind"] == "missing"  # every task of every published table runs now
         assert c.get("Δ", {"kind": "blank"})["kind"] == "blank"
 
 

@@ -9,6 +9,7 @@ from benchmarks.registry import (CHECKPOINT_ENV, CheckpointNotFound, Registry, U
 from omar_rq.hub import hf_cache_dir
 
 from helpers import ROOT
+
 SHARED = ROOT.parent / "shared"
 PROTOCOLS = SHARED / "spec" / "protocols.md"
 UPSTREAM_CFG = SHARED / "upstream-configs"

@@ -1,4 +1,4 @@
-"""Issue 21 end to end on real runs: sidecars beside the records, intervals in the tables ("—" for old records),
+"""Reports end to end on real runs: sidecars beside the records, intervals in the tables ("—" for old records),
 `omar-bench compare`, and the HTML report opened in headless Chromium (console errors, sorting by a click, record
 links, screenshots at desktop and phone width)."""
 from __future__ import annotations

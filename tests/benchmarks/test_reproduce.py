@@ -1,4 +1,4 @@
-"""Issue 5: `omar-bench reproduce` fills the offline table (mel + a small OMAR-RQ model) and a second call does no
+"""`omar-bench reproduce` fills the offline table (mel + a small OMAR-RQ model) and a second call does no
 work; `omar-bench table` shows measured cells and writes the plots."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 20: results/reference/marble.csv holds every value of ../shared/spec/datasets.md §12, with its layer,
+"""``results/reference/marble.csv`` holds every value of ../shared/spec/datasets.md §12, with its layer,
 source and the caveat, and ships with the package."""
 from __future__ import annotations
 

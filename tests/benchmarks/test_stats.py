@@ -1,4 +1,4 @@
-"""Issue 21: bootstrap intervals and paired tests over test tracks (benchmarks.stats), checked against an independent
+"""Bootstrap intervals and paired tests over test tracks (benchmarks.stats), checked against an independent
 computation (scipy.stats.bootstrap), intervals shrinking as the test set grows, resampling within folds, Holm's
 rule, and the sidecar's integrity checks."""
 from __future__ import annotations

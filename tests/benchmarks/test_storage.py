@@ -1,4 +1,4 @@
-"""Issue 18, storage at real size: one copy of the vectors (entries + a per-layer index), float16 storage and its
+"""Storage at real size: one copy of the vectors (entries + a per-layer index), float16 storage and its
 stated error, the checked per-layer index files, damaged entries healed, the disk budget refused before extraction,
 and a full disk (ENOSPC) mid-run losing nothing."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the task registry derives: task kinds and validation metrics agree, task-declared options (and their CLI
 flags), the synthesised sets and their configuration (module DEFAULTS, cfg/synth.toml overrides), the offline
-table's columns; and the shared GTZAN file discovery."""
+table's columns."""
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,5 @@
-"""Issue 20: a WAV or AU file cut short inside its data (the header promises more frames than the file holds) is
-corrupt: decoding reports it, and extraction skips and lists it instead of reading a shorter valid file."""
+"""A WAV or AU file cut short inside its data (the header promises more frames than the file holds) is corrupt:
+decoding (omar_rq.audio) reports it instead of reading a shorter valid file; headers of open length are read too."""
 from __future__ import annotations
 
 

@@ -1,4 +1,4 @@
-"""Issue 2, acceptance 1: every upstream fixture loads strictly and reproduces its reference embeddings (1e-4)."""
+"""Every upstream fixture loads strictly and reproduces its reference embeddings (1e-4)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Issue 2: full-size released architectures, input validation, early stop, windowing, checkpoint errors."""
+"""Full-size released architectures, input validation, early stop, windowing, checkpoint errors."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,6 +15,7 @@ from omar_rq.views import MelSpectrogram, Waveform
 from omar_rq.conformer import Conformer
 
 from helpers import ROOT
+
 RELEASED = {  # name: (input patch dim, depth, dim, heads) from the spec / released configs
     "base": (96 * 4, 24, 1024, 8),
     "multicodebook": (96 * 4, 24, 1024, 8),
@@ -81,7 +82,7 @@ def tiny_model(view=None, depth=3, **kw) -> OmarRQ:
     return model.eval()
 
 
-# -- input validation (issue 2 acceptance 4: each message names the problem) ------------------------------------
+# -- input validation (each message names the problem) -----------------------------------------------------------------
 @pytest.mark.parametrize("audio, exc, words", [
     (torch.zeros(1, 0), ValueError, "empty"),
     (torch.zeros(0, 16000), ValueError, "empty"),

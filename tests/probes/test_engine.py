@@ -1,4 +1,4 @@
-"""Issue 11: the batched probe engine — a point trained among many equals its one-point fit, the same seed gives the
+"""The batched probe engine — a point trained among many equals its one-point fit, the same seed gives the
 same metrics run to run, the batched validation metrics equal their per-probe references, per-probe AdamW is torch's,
 and the consolidated per-layer arrays rebuild when an entry changes."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Issue 13 readers: chord .lab files and the Isophonics / Billboard / RWC-Pop / Chords1217 layouts, the 25-class
-vocabulary, and mir_eval chord scores — on small trees written in each real layout, with the pitfalls the spec lists."""
+"""The chord readers (benchmarks.datasets.chords): .lab files and the Isophonics / Billboard / RWC-Pop / Chords1217
+layouts, on small trees written in each real layout, with the pitfalls the spec lists."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Issue 20: the EmoMusic reader (min.sec times, padded CSV values, unpadded names, artist-sha1 split, train-only
+"""The EmoMusic reader (min.sec times, padded CSV values, unpadded names, artist-sha1 split, train-only
 z-scoring) and the synthesised EmoMusic set."""
 from __future__ import annotations
 

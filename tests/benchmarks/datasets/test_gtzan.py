@@ -1,4 +1,4 @@
-"""Issue 20: the GTZAN reader (fault-filtered lists, cv10, layout variants, errors) and the synthesised GTZAN set."""
+"""The GTZAN reader (fault-filtered lists, cv10, layout variants, errors) and the synthesised GTZAN set."""
 from __future__ import annotations
 
 import hashlib

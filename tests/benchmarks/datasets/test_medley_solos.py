@@ -1,4 +1,4 @@
-"""Issue 20: the Medley-solos-DB reader (official subset column, song ids per split, audio names) and the synthesised
+"""The Medley-solos-DB reader (official subset column, song ids per split, audio names) and the synthesised
 Medley-solos-DB set."""
 from __future__ import annotations
 

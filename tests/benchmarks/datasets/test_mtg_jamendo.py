@@ -1,4 +1,4 @@
-"""Issue 20: the MTG-Jamendo reader (split-0 TSVs with CRLF and variable tag columns, full or .low.mp3 audio, tags
+"""The MTG-Jamendo reader (split-0 TSVs with CRLF and variable tag columns, full or .low.mp3 audio, tags
 without positives excluded and reported) and the synthesised MTG-Jamendo set."""
 from __future__ import annotations
 

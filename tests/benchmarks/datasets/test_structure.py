@@ -1,5 +1,5 @@
-"""Issue 13 readers: Harmonix segments (structure), PianoSyllabus metadata (difficulty), GiantSteps keys — each on
-small trees in the real layouts with the pitfalls the spec lists — and their label conventions and metrics."""
+"""The Harmonix reader (benchmarks.datasets.structure): segment files with the pitfalls the spec lists and the
+Harmonix layout, on small trees written in it."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 20: the VocalSet reader (folder labels, misnamed files, misspelt folders, duplicates, technique and singer
+"""The VocalSet reader (folder labels, misnamed files, misspelt folders, duplicates, technique and singer
 splits) and the synthesised VocalSet set."""
 from __future__ import annotations
 

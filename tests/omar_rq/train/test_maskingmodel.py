@@ -1,4 +1,5 @@
-"""Issue 6 (pretraining objective): span masking statistics, random-projection and FSQ targets, masked-only loss."""
+"""The pretraining module (omar_rq.train.maskingmodel): the loss read at masked positions only, quantizer targets
+that follow the seed and survive saving and loading, and the module's shapes and encoder keys."""
 from __future__ import annotations
 
 import io

@@ -1,4 +1,4 @@
-"""Issue 6: building the SSL module from configs, the audio data module, the schedule, and pretraining end to end
+"""Building the SSL module from configs, the audio data module, the schedule, and pretraining end to end
 (released-format output loadable with get_model, resume from last.ckpt, bad files skipped, 2-process CPU DDP)."""
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from omar_rq.views import EnCodec, Waveform
 from helpers import shared_or_skip
 
 from helpers import ROOT
+
 PRETRAIN = ROOT / "cfg" / "pretrain"
 TINY = PRETRAIN / "tiny.gin"
 SEED_MODELS = ["b0", "b1", "b3", "s1", "s3", "s4", "s5", "s6", "s7", "s8", "l3", "l5", "l6", "l7", "l8", "f0", "f1"]
