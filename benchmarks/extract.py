@@ -190,7 +190,7 @@ def forward(encoder, audio: torch.Tensor, layers: list[int], pool: bool = False,
     a list of per-layer tensors (layers of different widths) is taken as is. On CUDA, an encoder that allows it runs
     under bf16 autocast (its views stay float32), and the results come back through pinned memory. ``timer``
     accumulates the seconds of the forward pass in ``busy_seconds``. ``bf16`` forces bf16 autocast on or off on the
-    audio's device type (CPU included; ``tests/test_storage.py`` states its drift from float32); ``None`` is
+    audio's device type (CPU included; ``tests/benchmarks/test_storage.py`` states its drift from float32); ``None`` is
     :func:`uses_autocast`."""
     import time
 

@@ -1,4 +1,4 @@
-"""Shared test fixtures: where ``../shared`` is, and skipping cleanly when it is absent."""
+"""Shared test fixtures: the ``../shared`` folder (skipping cleanly when it is absent) and quiet known warnings."""
 from __future__ import annotations
 
 import warnings
@@ -6,17 +6,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures" / "omar-rq"
-
-
-def shared_or_skip(*parts: str) -> Path:
-    """Path under ``../shared``; skips the test (saying why) when it is absent."""
-    p = SHARED.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"{p} is absent: the team's shared specs/fixtures (../shared beside the checkout) are not here")
-    return p
+from helpers import shared_or_skip
 
 
 @pytest.fixture

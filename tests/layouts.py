@@ -134,7 +134,7 @@ def write_beats(root: Path, n_tracks: int = 12, seconds: float = 12.0, sr: int =
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# issue 13 layouts: chords (Isophonics / Billboard / RWC / Chords1217), Harmonix, PianoSyllabus, GiantSteps
+# layouts of the harmony and form sets: chords (Isophonics / Billboard / RWC / Chords1217), Harmonix, PianoSyllabus, GiantSteps
 # ---------------------------------------------------------------------------------------------------------------------
 def chord_tones(pcs, seconds: float, sr: int = SR) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
@@ -294,3 +294,24 @@ def write_giantsteps(root: Path, train_per_key: int = 2, test_per_key: int = 1, 
     rows += ["9001\t-\t0", "9002\tc minor / f# minor\t2", "9003\ta major\t1"]
     (train / "annotations" / "annotations.txt").write_text("\n".join(rows) + "\n")
     return root
+
+
+def silent_wav(path: Path, seconds: float = 1.0, sr: int = 8000) -> Path:
+    """A silent mono float32 WAV of ``seconds`` at ``sr`` Hz (for readers that only need the audio file to exist)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.zeros(int(seconds * sr), dtype=np.float32), sr)
+    return path
+
+
+def sine_file(path: Path, seconds: float = 1.0, fmt: str = "WAV", sr: int = 16000) -> Path:
+    """A 440 Hz sine at 0.1 amplitude, 16-bit PCM in ``fmt`` (a soundfile format: ``"WAV"``, ``"AU"``)."""
+    x = 0.1 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * sr)) / sr).astype(np.float32)
+    sf.write(str(path), x, sr, subtype="PCM_16", format=fmt)
+    return path
+
+
+def cut_file(path: Path, keep: float) -> Path:
+    """Cut ``path`` to its first ``keep`` fraction of bytes (a file whose header promises more than it holds)."""
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    return path

@@ -61,7 +61,7 @@ def test_run_on_cuda_end_to_end(tmp_path, capsys, data, model, task, layout, met
 def test_batched_probes_match_one_point_fits_on_cuda():
     from probes.grid import GRID, grid_points
     from probes.training import fit_probe, sweep
-    from test_probes import clusters
+    from helpers import clusters
 
     train, valid = clusters(120, 1), clusters(40, 2)
     kw = dict(max_epochs=12, patience=4, batch_size=32, device="cuda")

@@ -14,7 +14,6 @@ def test_soundfile_can_write_mp3():
 
 
 def test_ci_runs_the_readme_test_command():
-    from pathlib import Path
+    from helpers import ROOT
 
-    root = Path(__file__).resolve().parents[1]
-    assert "make test" in (root / ".ci" / "run").read_text()
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

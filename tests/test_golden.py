@@ -1,4 +1,4 @@
-"""Issue 21: a golden record. The synthesised data is deterministic, so `mel` on a small synthesised task under the
+"""A golden record. The synthesised data is deterministic, so `mel` on a small synthesised task under the
 default protocol (grid, early stopping, seed 0) must give the stored metrics and chosen point; a change of protocol,
 data or metric shows up here as a failing test instead of a silent drift.
 

@@ -1,4 +1,4 @@
-"""Issue 12: a self-contained wheel, untrusted configs refused, a self-healing cache, one-line user errors, the "all
+"""A self-contained wheel, untrusted configs refused, a self-healing cache, one-line user errors, the "all
 results" table, and the tiny pretraining config finding its synthesised audio by itself."""
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from benchmarks.cli import main as cli
 from benchmarks.records import write_record
 from layouts import write_beats, write_nsynth
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 TINY_SYNTH = """
 [nsynth]
 max_instruments_per_family = 3

@@ -1,0 +1,233 @@
+"""The batched probe engine — a point trained among many equals its one-point fit, the same seed gives the
+same metrics run to run, the batched validation metrics equal their per-probe references, per-probe AdamW is torch's,
+and the consolidated per-layer arrays rebuild when an entry changes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import average_precision_score
+
+from probes import batched_metrics as bm
+from probes.beat_tracking import PeakFMeasure, beat_targets, interpolate_activation, peak_pick_beats
+from probes.data import ProbeData
+from probes.kinds import get_kind
+from probes.bank import HeadBank
+from probes.engine import round_schedule
+from probes.optim import ProbeAdamW
+from probes.metrics import beat_f_measure, classification_metrics, tagging_metrics
+from probes.grid import GRID, grid_points
+from probes.layers import LayerInputs, sweep_layers
+from probes.training import fit_probe, sweep
+from helpers import beat_sequences, clusters, tags
+
+KW = dict(max_epochs=12, patience=4, batch_size=32)
+
+
+@pytest.mark.parametrize("kind, make", [("multiclass", clusters), ("multilabel", tags)])
+def test_a_point_in_the_batch_equals_its_one_point_fit(kind, make):
+    train, valid, test = make(120, 1), make(40, 2), make(40, 3)
+    res = sweep(kind, train, valid, seed=5, **KW)
+    metric = (lambda p: classification_metrics(get_kind(kind).track_targets(test), p.predict(test))["accuracy"]) \
+        if kind == "multiclass" else (lambda p: tagging_metrics(get_kind(kind).track_targets(test), p.predict(test))
+                                      ["pr_auc_macro"])
+    for i, point in enumerate(grid_points(GRID)):
+        one = fit_probe(kind, train, valid, seed=5, **point, **KW)
+        assert res.points[i]["val_score"] == pytest.approx(one.val_score, abs=1e-9), point
+        assert res.points[i]["best_epoch"] == one.best_epoch, point
+        if i == res.best_index:
+            assert metric(res.best) == pytest.approx(metric(one), abs=1e-6)
+            np.testing.assert_allclose(res.best.predict(test), one.predict(test), atol=1e-5)
+
+
+def test_same_seed_same_metrics_run_to_run_and_seeds_differ():
+    train, valid = tags(80, 1), tags(30, 2)
+    a = sweep("multilabel", train, valid, seed=3, **KW)
+    b = sweep("multilabel", train, valid, seed=3, **KW)
+    c = sweep("multilabel", train, valid, seed=4, **KW)
+    assert a.points == b.points
+    np.testing.assert_array_equal(a.best.predict(valid), b.best.predict(valid))
+    assert a.points != c.points
+
+
+def test_layers_and_seeds_in_one_fit_equal_separate_fits():
+    rng = np.random.default_rng(0)
+    base = clusters(100, 1)
+    layers = {0: base.x, 1: (base.x * 2 + rng.normal(size=base.x.shape)).astype(np.float32)}
+    vbase = clusters(30, 2)
+    vlayers = {0: vbase.x, 1: (vbase.x * 2 + rng.normal(size=vbase.x.shape)).astype(np.float32)}
+    order_t, order_v = np.argsort(base.groups, kind="stable"), np.argsort(vbase.groups, kind="stable")
+
+    def seg(groups):
+        _, counts = np.unique(np.sort(groups), return_counts=True)
+        return np.concatenate([[0], np.cumsum(counts)])
+
+    inputs = LayerInputs(layers=[0, 1], rows=lambda l, s: (layers[l][order_t] if s == "train" else
+                                                          vlayers[l][order_v]),
+                         y={"train": base.y[order_t], "valid": vbase.y[order_v]},
+                         segments={"train": seg(base.groups), "valid": seg(vbase.groups)}, dim=base.x.shape[1])
+    grid = {"lr": [1e-3], "hidden": [0, 16], "dropout": [0.2]}
+    together = sweep_layers("multiclass", inputs, grid=grid, seeds=[0, 1], n_out=8, **KW)
+    for layer in (0, 1):
+        for seed in (0, 1):
+            alone = sweep("multiclass", ProbeData(layers[layer], base.y, base.groups),
+                          ProbeData(vlayers[layer], vbase.y, vbase.groups), grid=grid, seed=seed, n_classes=8, **KW)
+            assert [p["val_score"] for p in together[(layer, seed)].points] == \
+                pytest.approx([p["val_score"] for p in alone.points], abs=1e-9)
+
+
+def test_probe_adamw_is_torchs_adamw_per_learning_rate():
+    torch.manual_seed(0)
+    lrs = [1e-4, 1e-4, 3e-3]
+    w = torch.randn(3, 5, 4)
+    bank = torch.nn.Parameter(w.clone())
+    singles = [torch.nn.Parameter(w[i].clone()) for i in range(3)]
+    opt = ProbeAdamW([{"params": [bank], "lrs": lrs}], weight_decay=1e-2)
+    refs = [torch.optim.AdamW([p], lr=lr, weight_decay=1e-2, fused=True) for p, lr in zip(singles, lrs)]
+    for step in range(5):
+        g = torch.randn(3, 5, 4)
+        bank.grad = g.clone()
+        opt.step()
+        for i, (p, o) in enumerate(zip(singles, refs)):
+            p.grad = g[i].clone()
+            o.step()
+    for i in range(3):
+        torch.testing.assert_close(bank.data[i], singles[i].data, rtol=0, atol=0)
+
+
+def test_retiring_a_probe_slices_its_bank_and_optimizer_state():
+    bank = HeadBank(6, 2, 4, 3)
+    for i in range(3):
+        bank.init_probe(i, seed=i)
+    keep = bank.probe_state(2)
+    opt = ProbeAdamW([{"params": list(bank.parameters()), "lrs": [1e-3] * 3}])
+    for p in bank.parameters():
+        p.grad = torch.ones_like(p)
+    opt.step()
+    bank.keep(torch.tensor([0, 2]))
+    opt.keep_group(0, torch.tensor([0, 2]), [1e-3, 1e-3])
+    assert bank.n == 2 and all(s["exp_avg"].shape[0] == 2 for s in opt.state.values())
+    assert not torch.equal(bank.w1[1], keep["w1"][0])  # the third probe moved into slot 1 and was updated
+
+
+def test_step_schedule():
+    assert round_schedule(1000, 256) == {"steps_per_epoch": 4, "steps_per_round": 4, "unit": "epoch", "val_every": 1}
+    assert round_schedule(1000, 256, val_every=3)["steps_per_round"] == 12
+    s = round_schedule(351_000, 256, steps_per_round=500)
+    assert s["unit"] == "step" and s["steps_per_round"] == 500 and s["steps_per_epoch"] == 1372
+
+
+def test_framewise_step_schedule_runs_and_records_it():
+    train, valid = beat_sequences(30, 1), beat_sequences(8, 2)
+    probe = fit_probe("framewise", train, valid, lr=3e-3, hidden=0, dropout=0.0, batch_size=32, steps_per_round=10,
+                      max_steps=60, max_epochs=100)
+    assert probe.hparams["steps_per_round"] == 10 and probe.hparams["max_steps"] == 60
+    assert len(probe.history) <= 6
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# batched metrics vs their references
+# ------------------------------------------------------------------------------------------------------------------
+def test_batched_average_precision_equals_sklearn_with_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        t, k, p = int(rng.integers(5, 50)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+        y = (rng.random((t, k)) < 0.3).astype(int)
+        s = np.round(rng.random((p, t, k)), 1)  # many ties
+        ap, scorable = bm.average_precision(torch.tensor(s, dtype=torch.float32), y)
+        for i in range(p):
+            for j in range(k):
+                if scorable[j]:
+                    assert ap[i, j].item() == pytest.approx(
+                        average_precision_score(y[:, j], s[i, :, j].astype(np.float32)), abs=1e-12)
+
+
+def test_batched_accuracy_breaks_ties_like_numpy():
+    scores = torch.tensor([[[0.5, 0.5, 0.0], [0.1, 0.9, 0.9]]], dtype=torch.float64)
+    assert bm.accuracy(scores, [0, 1]).item() == 1.0
+
+
+def test_batched_peak_f_measure_equals_scipy_and_mir_eval():
+    rng = np.random.default_rng(1)
+    eps = 15.625
+    for _ in range(10):
+        lens = rng.integers(60, 500, int(rng.integers(2, 6)))
+        seg = np.concatenate([[0], np.cumsum(lens)])
+        refs = [np.arange(rng.uniform(0, 0.5), n / eps, rng.uniform(0.3, 0.9)) for n in lens]
+        acts = np.zeros((3, seg[-1]), dtype=np.float32)
+        for p in range(3):
+            for t, n in enumerate(lens):
+                y = beat_targets(refs[t] + rng.normal(0, 0.02, len(refs[t])), n, eps)
+                acts[p, seg[t]:seg[t + 1]] = np.clip(y * rng.uniform(0.3, 1) + rng.random(n) * 0.5 * rng.random(), 0, 1)
+        for relative in (False, True):
+            got = PeakFMeasure(seg, eps, refs, relative=relative)(torch.from_numpy(acts))
+            for p in range(3):
+                ests = [peak_pick_beats(interpolate_activation(acts[p, seg[t]:seg[t + 1]], eps, 100.0),
+                                        relative=relative) for t in range(len(lens))]
+                assert got[p] == pytest.approx(beat_f_measure(refs, ests), abs=1e-9), relative
+
+
+def test_relative_peak_height_ignores_scale_and_offset():
+    eps, n = 15.625, 400
+    refs = [np.arange(0.3, n / eps, 0.5)]
+    y = beat_targets(refs[0], n, eps)
+    acts = np.stack([y, 0.2 + 0.1 * y, np.full(n, 0.7)]).astype(np.float32)   # sharp, faint and flat
+    rel = PeakFMeasure([0, n], eps, refs, relative=True)(torch.from_numpy(acts))
+    fixed = PeakFMeasure([0, n], eps, refs)(torch.from_numpy(acts))
+    assert rel[0] == rel[1] > 0.9 and rel[2] == 0.0     # the faint activation keeps its peaks, a flat one has none
+    assert fixed[0] > 0.9 and fixed[1] == 0.0
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# consolidated arrays
+# ------------------------------------------------------------------------------------------------------------------
+def test_consolidated_arrays_are_reused_and_rebuilt_when_an_entry_changes(tmp_path):
+    from benchmarks.arrays import CorruptEntries, consolidate
+    from benchmarks.cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path)
+    rng = np.random.default_rng(0)
+    entries, data = {}, {}
+    for i in range(5):
+        p = cache.entry("a" * 40, "k", f"{i:040x}")
+        arrs = {layer: rng.standard_normal((i + 1, 3)).astype(np.float32) for layer in (0, 1)}
+        cache.write(p, arrs, {})
+        entries[f"x{i}"], data[f"x{i}"] = p, arrs
+    ids = ["x3", "x1", "x4"]
+    a = consolidate(cache, entries, ids, [1])
+    np.testing.assert_array_equal(a.take(1, ["x1", "x4"]), np.concatenate([data["x1"][1], data["x4"][1]]))
+    layer_file = a.folder / "layer_1.idx.npy"
+    stamp = layer_file.stat().st_mtime_ns
+    consolidate(cache, entries, ids, [1])
+    assert layer_file.stat().st_mtime_ns == stamp                      # reused
+    cache.write(entries["x3"], {2: np.zeros((4, 3), np.float32)}, {})  # a layer added: the members moved
+    c = consolidate(cache, entries, ids, [1])                           # indexed again, values unchanged
+    assert layer_file.stat().st_mtime_ns != stamp
+    np.testing.assert_array_equal(c.take(1, ["x3", "x1"]), np.concatenate([data["x3"][1], data["x1"][1]]))
+    assert not list(c.folder.glob("*.f32"))                             # no second copy of the vectors
+    new = {1: rng.standard_normal((4, 3)).astype(np.float32)}
+    cache.write(entries["x3"], new, {})                                 # layer 1 recomputed: rebuilt
+    b = consolidate(cache, entries, ids, [1])
+    np.testing.assert_array_equal(b.take(1, ["x3"]), new[1])
+    raw = bytearray(entries["x1"].read_bytes())
+    at = bytes(raw).index(data["x1"][0].tobytes())   # a byte of layer 0's values: the zip directory stays intact
+    raw[at + 5] ^= 0xFF
+    entries["x1"].write_bytes(bytes(raw))
+    with pytest.raises(CorruptEntries) as e:
+        consolidate(cache, entries, ids, [0])
+    assert [err.path for err in e.value.errors] == [entries["x1"]]
+
+
+def test_count_flops_counts_each_training_step_and_validation_pass():
+    from probes.flops import count_flops, head_flops
+
+    train, valid = tags(80, 1), tags(30, 2)
+    with count_flops() as flops:
+        fit_probe("multilabel", train, valid, lr=1e-3, hidden=8, dropout=0.0, max_epochs=3, patience=10,
+                  batch_size=32)
+    (n_tr, d), n_va, k = train.x.shape, valid.x.shape[0], np.asarray(train.y).shape[1]
+    per_row_train, per_row_fwd = head_flops(d, 8, k)
+    assert flops == {"train": 3 * n_tr * per_row_train, "eval": 3 * n_va * per_row_fwd}
+    with count_flops() as none:
+        pass
+    assert none == {"train": 0, "eval": 0}
