@@ -160,7 +160,6 @@ class CorruptEntry(OSError):
         self.path, self.reason = Path(path), reason
 
 
-@functools.lru_cache(maxsize=4096)
 def _entry_bytes(path, layers) -> tuple[Path, set[int], bytes]:
     """``(path, the requested layers as ints, the entry's bytes)``; :class:`CorruptEntry` when it cannot be read."""
     path = Path(path)
@@ -170,6 +169,7 @@ def _entry_bytes(path, layers) -> tuple[Path, set[int], bytes]:
         raise CorruptEntry(path, f"cannot read: {e.strerror or e}") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _npy_header(header: bytes) -> tuple[tuple, bool, np.dtype, int]:
     bio = io.BytesIO(header)
     version = np.lib.format.read_magic(bio)

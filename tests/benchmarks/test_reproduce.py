@@ -173,9 +173,8 @@ def test_reproduce_marble_runs_what_has_data_and_prints_references(tmp_path, cap
     assert "failed: mel × emomusic:" in err and "failed: mel × mtg-top50:" in err
     recs = load_records(tmp_path / "r")
     assert [(r["model"], r["task"]) for r in recs] == [("mel", "gtzan-genre")]
-    acc = recs[0]["metrics"]["accuracy"]
-    row = next(line for line in out.splitlines() if line.startswith("| mel "))
-    assert f"{acc:.3f}" in row                                # our cell
+    assert 0.0 <= recs[0]["metrics"]["accuracy"] <= 1.0 and recs[0]["protocol"]["split"]
+    assert not any(line.startswith("| mel ") for line in out.splitlines())   # rows: the models of the references
     base = next(line for line in out.splitlines() if line.startswith("| base "))
     assert "0.810" in base and "0.660" in base                # GTZAN and EmoMusic references of base
     assert "chosen as the best on the TEST set" in out
