@@ -81,7 +81,7 @@ def cmd_run(args) -> int:
 
 def cmd_validate(args) -> int:
     from .encoders import load_encoder
-    from .runner import check_device
+    from .devices import check_device
     from .validate import validate_encoder
 
     check_device(args.device)

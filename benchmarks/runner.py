@@ -1,4 +1,5 @@
-"""``omar-bench run``: one model on one task → one result record per requested layer.
+"""``omar-bench run``: one model on one task → one result record per requested layer. (A little over 400 lines:
+the run's named stages read in order here; each stage's work lives in its own module.)
 
 Named stages, each one step:
 
@@ -31,7 +32,6 @@ step only, checked against what the task declares (:meth:`benchmarks.tasks.base.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -49,6 +49,7 @@ from .datasets import DatasetLayoutError
 from .encoders import Encoder, load_encoder, locate
 from .errors import UsageError
 from .extract import Extraction, extract, uses_autocast
+from .devices import check_device, device_name
 from .memory import peak_memory_mb, reset_peak_memory
 from .records import build_record, write_record
 from .tasks import Prepared, Task, get_task
@@ -161,22 +162,6 @@ def check_contract(encoder: Encoder, cache: EmbeddingCache) -> None:
     mark.write_text(json.dumps({"model": encoder.name, "fingerprint": encoder.fingerprint, "cheap_checks": "passed"}))
 
 
-def check_device(device: str) -> None:
-    """Fail early, with the reason, on a ``--device`` that cannot be used here."""
-    import torch
-
-    try:
-        d = torch.device("cuda" if device == "gpu" else device)
-    except RuntimeError:
-        raise UsageError(f"--device {device!r} is not a device name (use cpu, cuda or cuda:N)") from None
-    if d.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {device}: no CUDA device is available here (torch {torch.__version__}, "
-                             f"{'a CPU-only build' if torch.version.cuda is None else 'CUDA ' + torch.version.cuda})")
-        if d.index is not None and d.index >= torch.cuda.device_count():
-            raise UsageError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
-    elif d.type != "cpu":
-        raise UsageError(f"--device {device!r}: use cpu, cuda or cuda:N")
 
 
 def _say(msg: str, progress: bool) -> None:
@@ -384,19 +369,6 @@ def _sidecar(results_dir, record: dict, track_runs: list) -> dict:
     return {"tracks": sidecar.write(folder, sidecar.pack(track_runs))}
 
 
-def device_name(device: str) -> str:
-    """The accelerator's name (CUDA), else the CPU model (``/proc/cpuinfo``, else ``platform.processor()``)."""
-    import torch
-
-    if device != "cpu" and torch.cuda.is_available():
-        return torch.cuda.get_device_name(torch.device("cuda" if device == "gpu" else device))
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "cpu"
 
 
 

@@ -1,5 +1,9 @@
 """The batched probe engine: many probes trained at once, driven by one Lightning ``Trainer.fit``.
 
+(About 440 lines, on purpose: the LightningModule's training step, bulk validation, per-probe early stopping and
+retirement are one mechanism whose invariants — see below — are easier to check in one place; the bank, optimizer,
+FLOP counts and specs are their own modules.)
+
 A *probe* (:class:`ProbeSpec`) is a head (linear or one-hidden-layer MLP, :mod:`probes.bank`) with its learning
 rate, dropout and seed, reading one *input* (a layer) of the stacked inputs ``x (U, N, D)``. One fit trains every
 probe of a list at once: every grid point of a sweep, every layer, every seed.

@@ -1,5 +1,8 @@
 """Probe kinds: one object per kind of target, owning everything the probe code needs to know about it.
 
+(Longer than most modules, on purpose: six small classes of one concept and the losses and checks they share; a kind
+reads best next to the others, and the registry that lists them all is here.)
+
 A kind owns
 - the **data layout** of a :class:`probes.data.ProbeData` (clip level: chunk rows grouped into tracks; frame level:
   per-track sequences), the row order the engine trains on and the track-level targets;
