@@ -5,6 +5,7 @@ result-record metric names. The heavy lifting is delegated to scikit-learn (ROC-
 and mir_eval (beat metrics, event matching). One exception: :func:`tagging_metrics_weighted` computes the macro
 ROC-AUC and average precision of many weighted copies of one set at once (the bootstrap resamples), by hand and
 exactly as scikit-learn does, because calling scikit-learn once per tag per resample costs minutes per record.
+(A little over 400 lines: the tagging, classification, pitch and beat metrics the clip tasks share.)
 
 Conventions
 -----------
