@@ -4,6 +4,7 @@ links, screenshots at desktop and phone width)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import struct
@@ -210,6 +211,15 @@ def test_report_in_headless_chromium(site, browser, tmp_path):
     pdf = base64.b64decode(browser.call("Page.printToPDF", printBackground=False)["data"])
     assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
     assert browser.console_errors == []
+
+
+def test_a_given_report_in_headless_chromium(browser, tmp_path):
+    """The same browser checks on a report made elsewhere, e.g. by ``make demo``:
+    ``OMAR_BENCH_REPORT=results/report pytest tests/benchmarks/test_report.py -k given``."""
+    given = os.environ.get("OMAR_BENCH_REPORT")
+    if not given:
+        pytest.skip("set OMAR_BENCH_REPORT=<report folder> to check a report made elsewhere (make demo: results/report)")
+    test_report_in_headless_chromium(Path(given) / "index.html", browser, tmp_path)
 
 
 def test_report_out_must_be_a_folder(results, tmp_path, capsys):
