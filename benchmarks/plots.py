@@ -173,9 +173,11 @@ def layer_curve_svg(task: str, metric: str, series: dict[str, list[tuple]], lowe
         band = [(p[0], p[2], p[3]) for p in pts if _finite(p[2]) is not None and _finite(p[3]) is not None]
         if band:
             if len(band) == 1:   # one layer: the interval as an error bar
+                # drawn from its ends: a percentile interval need not contain the test-set value (a corpus
+                # metric's resamples can all lie on one side of it)
                 x, lo, hi = band[0]
-                y = dict(zip(xs, ys))[x]
-                ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], color=color, capsize=3, alpha=0.6)
+                ax.vlines(x, lo, hi, color=color, alpha=0.6)
+                ax.hlines([lo, hi], x - 0.08, x + 0.08, color=color, alpha=0.6)
             else:
                 ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=color,
                                 alpha=0.18, linewidth=0)

@@ -64,3 +64,13 @@ def test_primary_metric():
     assert primary_metric("synth-nsynth-instrument") == "accuracy"
     assert primary_metric("beats-gtzan") == "f_measure"
     assert primary_metric("novel", [_rec("m", "novel", 0, 1.0, 1.0, "mse")]) == "mse"
+
+
+def test_layer_curve_of_one_layer_whose_interval_excludes_the_value():
+    """A percentile interval can lie wholly on one side of the test-set value (a corpus metric's resamples): the
+    one-layer curve still draws it, from its ends."""
+    from benchmarks.plots import layer_curve_svg
+
+    svg = layer_curve_svg("synth-difficulty", "mse_macro", {"mel": [(0, 0.30, 0.32, 0.41)],
+                                                            "tiny": [(3, 0.27, 0.20, 0.25)]}, lower_is_better=True)
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and svg.count("<path") >= 4
