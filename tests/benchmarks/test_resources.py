@@ -53,7 +53,7 @@ def test_marble_csv_matches_the_spec_cell_by_cell():
                 assert "layer chosen on the test set" in r["notes"] and "music-fms-layer-eval" in r["source"]
                 n += 1
     assert n == 42 == sum(1 for r in _rows() if r["model"] != "multifeature-25hz-fsq")
-    assert "0.361" in section and got[("beats-gtzan", "f_measure", "multifeature-25hz-fsq")]["value"] == "0.361"
+    assert "0.361" in section and got[("beats-gtzan", "f_measure_pooled", "multifeature-25hz-fsq")]["value"] == "0.361"
     assert got[("key", "weighted_score", "multifeature-25hz-fsq")]["value"] == "0.175"
 
 
