@@ -85,3 +85,19 @@ def assert_sidecar_reproduces(rec: dict) -> None:
     assert numeric <= set(ivs), numeric - set(ivs)
     for k in numeric:
         assert ivs[k].value == pytest.approx(rec["metrics"][k], abs=1e-9, nan_ok=True), k
+
+
+#: The quick `mel` run of the task tests: a linear probe, 30 epochs at most, one JSON line.
+FAST_MEL = ["--model", "mel", "--probe", "linear", "--max-epochs", "30", "--json", "--quiet"]
+
+
+def run_json(capsys, tmp_path: Path, *args: str) -> dict:
+    """``omar-bench run`` in-process with :data:`FAST_MEL` and ``args``; asserts exit 0 and returns its JSON line."""
+    import json
+
+    from benchmarks.cli import main as cli
+
+    rc = cli(["run", *FAST_MEL, "--cache-dir", str(tmp_path / "c"), "--results-dir", str(tmp_path / "r"), *args])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err[-3000:]
+    return json.loads(captured.out.strip().splitlines()[-1])

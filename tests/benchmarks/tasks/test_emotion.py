@@ -3,25 +3,14 @@ generated tree in the real layout with EmoMusic's pitfalls (CRLF and space-padde
 file names, the CSVs in annotations/, a corrupt clip skipped and listed)."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
 
-from benchmarks.cli import main as cli
+from helpers import run_json
 from benchmarks.datasets import load_emomusic
 from benchmarks.records import load_records
 from benchmarks.synth import emomusic as synth_emo
-
-FAST = ["--model", "mel", "--probe", "linear", "--max-epochs", "30", "--json", "--quiet"]
-
-
-def run_json(capsys, tmp_path, *args) -> dict:
-    rc = cli(["run", *FAST, "--cache-dir", str(tmp_path / "c"), "--results-dir", str(tmp_path / "r"), *args])
-    captured = capsys.readouterr()
-    assert rc == 0, captured.err[-3000:]
-    return json.loads(captured.out.strip().splitlines()[-1])
-
 
 def test_synth_emomusic_well_above_chance(tmp_path, capsys):
     out = run_json(capsys, tmp_path, "--task", "synth-emomusic")

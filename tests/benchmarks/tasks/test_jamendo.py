@@ -4,21 +4,10 @@ pitfalls (CRLF TSVs with a variable number of tag fields, full- and low-quality 
 outside train excluded and reported, a corrupt clip skipped and listed)."""
 from __future__ import annotations
 
-import json
 
-from benchmarks.cli import main as cli
+from helpers import run_json
 from benchmarks.records import load_records
 from benchmarks.synth import jamendo as synth_jamendo
-
-FAST = ["--model", "mel", "--probe", "linear", "--max-epochs", "30", "--json", "--quiet"]
-
-
-def run_json(capsys, tmp_path, *args) -> dict:
-    rc = cli(["run", *FAST, "--cache-dir", str(tmp_path / "c"), "--results-dir", str(tmp_path / "r"), *args])
-    captured = capsys.readouterr()
-    assert rc == 0, captured.err[-3000:]
-    return json.loads(captured.out.strip().splitlines()[-1])
-
 
 def test_synth_mtg_subsets_well_above_chance(tmp_path, capsys):
     for subset in ("top50", "genre", "instrument", "moodtheme"):

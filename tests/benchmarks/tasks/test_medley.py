@@ -3,23 +3,12 @@ and a generated tree in the real layout with its pitfalls (metadata in annotatio
 values, the audio in another folder, a corrupt clip skipped and listed)."""
 from __future__ import annotations
 
-import json
 import shutil
 
-from benchmarks.cli import main as cli
+from helpers import run_json
 from benchmarks.records import load_records
 from benchmarks.datasets.medley_solos import METADATA
 from benchmarks.synth import medley as synth_medley
-
-FAST = ["--model", "mel", "--probe", "linear", "--max-epochs", "30", "--json", "--quiet"]
-
-
-def run_json(capsys, tmp_path, *args) -> dict:
-    rc = cli(["run", *FAST, "--cache-dir", str(tmp_path / "c"), "--results-dir", str(tmp_path / "r"), *args])
-    captured = capsys.readouterr()
-    assert rc == 0, captured.err[-3000:]
-    return json.loads(captured.out.strip().splitlines()[-1])
-
 
 def test_synth_medley_solos_well_above_chance(tmp_path, capsys):
     out = run_json(capsys, tmp_path, "--task", "synth-medley-solos")

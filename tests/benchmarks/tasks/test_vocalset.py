@@ -4,22 +4,11 @@ VocalSet/FULL/ folder, a misnamed file, a misspelt technique folder, a name with
 space, a duplicate file, a corrupt file skipped and listed)."""
 from __future__ import annotations
 
-import json
 import shutil
 
-from benchmarks.cli import main as cli
+from helpers import run_json
 from benchmarks.records import load_records
 from benchmarks.synth import vocalset as synth_vocalset
-
-FAST = ["--model", "mel", "--probe", "linear", "--max-epochs", "30", "--json", "--quiet"]
-
-
-def run_json(capsys, tmp_path, *args) -> dict:
-    rc = cli(["run", *FAST, "--cache-dir", str(tmp_path / "c"), "--results-dir", str(tmp_path / "r"), *args])
-    captured = capsys.readouterr()
-    assert rc == 0, captured.err[-3000:]
-    return json.loads(captured.out.strip().splitlines()[-1])
-
 
 def test_synth_vocalset_tasks_well_above_chance(tmp_path, capsys):
     singer = run_json(capsys, tmp_path, "--task", "synth-vocalset-singer")["metrics"]
