@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 from .bank import HeadBank, SubBank, applied_dropout, dropout_threshold, uniform16
-from .flops import add_flops
+from .flops import add_flops, add_step
 from .optim import ProbeAdamW
 from .spec import ProbeOutcome, ProbeSpec, Split, derive_seed, torch_device
 
@@ -238,6 +238,10 @@ class BatchedProbes(L.LightningModule):
 
     # -- training ----------------------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
+        with add_step(self.device):   # counted (and profiled when asked) by probes.flops.count_flops
+            self._step(batch)
+
+    def _step(self, batch) -> None:
         idx = batch.to(self.device, non_blocking=True)                 # (S, b)
         opt = self.optimizers()
         n_s, b = idx.shape
@@ -260,11 +264,10 @@ class BatchedProbes(L.LightningModule):
             loss = self.kind.loss(logits, y).sum()      # Σ over probes of each probe's mean loss
             total = loss if total is None else total + loss
         if total is None:
-            return None
+            return
         opt.zero_grad(set_to_none=True)
         self.manual_backward(total)
         opt.step()
-        return None
 
     def configure_optimizers(self):
         return ProbeAdamW([{"params": list(bank.parameters()), "lrs": [self.specs[i].lr for i in ids]}

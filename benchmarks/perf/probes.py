@@ -178,15 +178,27 @@ def plain_fit(x_tr, y_tr, x_va, y_va, *, hidden, dropout, lr, epochs, device) ->
     return time.perf_counter() - t0
 
 
-def engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device) -> tuple[float, object]:
+def engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device,
+                 profile_steps: int = 0) -> tuple[float, object, dict]:
+    """Seconds of one engine sweep of ``grid``, its result, and its counts (:func:`probes.flops.count_flops`:
+    steps, and the launch count of ``profile_steps`` profiled steps — those make the timing meaningless)."""
     from probes.data import ProbeData
+    from probes.flops import count_flops
     from probes.training import sweep
 
-    t0 = time.perf_counter()
-    res = sweep("multilabel", ProbeData(x_tr, y_tr, None), ProbeData(x_va, y_va, None), grid=grid,
-                max_epochs=epochs, patience=epochs + 1, device=device)
-    _sync(torch.device(device))
-    return time.perf_counter() - t0, res
+    with count_flops(profile_steps=profile_steps) as flops:
+        t0 = time.perf_counter()
+        res = sweep("multilabel", ProbeData(x_tr, y_tr, None), ProbeData(x_va, y_va, None), grid=grid,
+                    max_epochs=epochs, patience=epochs + 1, device=device)
+        _sync(torch.device(device))
+        seconds = time.perf_counter() - t0
+    return seconds, res, flops
+
+
+def launches_per_step(x_tr, y_tr, x_va, y_va, grid, device) -> float:
+    """The launch count of one training step of ``grid``'s sweep (a separate, untimed one-epoch run)."""
+    flops = engine_sweep(x_tr, y_tr, x_va, y_va, grid, 1, device, profile_steps=PROFILED_STEPS)[2]
+    return flops["launches"] / max(flops["profiled_steps"], 1)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -204,19 +216,25 @@ def case_fits(device: str, epochs: int, rate: float, x_tr, y_tr, x_va, y_va, rep
                   device=device)  # warm-up
         t_plain = min(plain_fit(x_tr, y_tr, x_va, y_va, hidden=hidden, dropout=0.2, lr=1e-3, epochs=epochs,
                                 device=device) for _ in range(repeats))
-        t_eng = min(engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device)[0] for _ in range(repeats))
+        runs = [engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device) for _ in range(repeats)]
+        t_eng = min(r[0] for r in runs)
         floor, gfloor = fit_flops(grid_points(grid), epochs) / rate, gemm_floor(grid_points(grid), epochs, dev)
-        out[name] = {"engine_s": t_eng, "plain_s": t_plain, "floor_s": floor, "gemm_floor_s": gfloor}
+        out[name] = {"engine_s": t_eng, "plain_s": t_plain, "floor_s": floor, "gemm_floor_s": gfloor,
+                     **_step_figures({**runs[0][2], "launches": 0, "profiled_steps": 0}, t_eng),
+                     "launches_per_step": launches_per_step(x_tr, y_tr, x_va, y_va, grid, device)}
         print(f"  one {name} fit, {epochs} epochs:  engine {t_eng:6.2f} s   plain loop {t_plain:6.2f} s   "
               f"ratio {t_eng / t_plain:4.2f}x   floor: peak {floor:5.2f} s ({t_eng / floor:4.2f}x), "
-              f"GEMM {gfloor:5.2f} s ({t_eng / gfloor:4.2f}x)", flush=True)
-    t_sweep = min(engine_sweep(x_tr, y_tr, x_va, y_va, GRID, epochs, device)[0] for _ in range(repeats))
+              f"GEMM {gfloor:5.2f} s ({t_eng / gfloor:4.2f}x)   {_steps_text(out[name])}", flush=True)
+    runs = [engine_sweep(x_tr, y_tr, x_va, y_va, GRID, epochs, device) for _ in range(repeats)]
+    t_sweep = min(r[0] for r in runs)
     floor, gfloor = fit_flops(grid_points(GRID), epochs) / rate, gemm_floor(grid_points(GRID), epochs, dev)
     one = out["MLP 512"]["engine_s"]
-    out["sweep"] = {"engine_s": t_sweep, "floor_s": floor, "gemm_floor_s": gfloor, "vs_one_fit": t_sweep / one}
+    out["sweep"] = {"engine_s": t_sweep, "floor_s": floor, "gemm_floor_s": gfloor, "vs_one_fit": t_sweep / one,
+                    **_step_figures({**runs[0][2], "launches": 0, "profiled_steps": 0}, t_sweep),
+                    "launches_per_step": launches_per_step(x_tr, y_tr, x_va, y_va, GRID, device)}
     print(f"  12-point sweep, {epochs} epochs:  engine {t_sweep:6.2f} s = {t_sweep / one:4.2f}x one MLP fit   "
-          f"floor: peak {floor:5.2f} s ({t_sweep / floor:4.2f}x), GEMM {gfloor:5.2f} s ({t_sweep / gfloor:4.2f}x)",
-          flush=True)
+          f"floor: peak {floor:5.2f} s ({t_sweep / floor:4.2f}x), GEMM {gfloor:5.2f} s ({t_sweep / gfloor:4.2f}x)   "
+          f"{_steps_text(out['sweep'])}", flush=True)
     return out
 
 
@@ -284,16 +302,35 @@ def _run_beats(task: str, data: Path, device: str, rate: float) -> dict:
     from benchmarks.runner import RunOptions, run
     from probes.flops import count_flops
 
-    with tempfile.TemporaryDirectory() as tmp, count_flops() as flops:
+    with tempfile.TemporaryDirectory() as tmp, count_flops(profile_steps=PROFILED_STEPS) as flops:
         t = time.perf_counter()
         res = run(RunOptions(model="mel", task=task, data_dir=str(data), cache_dir=tmp, results_dir=tmp,
                              device=device, progress=False))
         total = time.perf_counter() - t
     rec = res.records[0]
+    probe_s = rec["timings"]["probe_s"]
     return {"task": task, "folds": rec["protocol"]["folds"], "total_s": total, "extract_s": res.extraction_seconds,
-            "probe_s": rec["timings"]["probe_s"], "f_measure": rec["metrics"]["f_measure"],
+            "probe_s": probe_s, "f_measure": rec["metrics"]["f_measure"],
             "probe_gflop": (flops["train"] + flops["eval"]) / 1e9,
-            "floor_s": (flops["train"] + flops["eval"]) / rate}
+            "floor_s": (flops["train"] + flops["eval"]) / rate, **_step_figures(flops, probe_s)}
+
+
+#: Training steps profiled per case for the launch count (after 3 warm-up steps; see probes.flops.count_flops).
+PROFILED_STEPS = 5
+
+
+def _step_figures(flops: dict, seconds: float) -> dict:
+    """Steps, seconds per step (the case's probe time, validation included, over its optimizer steps) and the
+    launch count per step (kernels on CUDA, leaf aten operators on CPU; the profiled steps' mean)."""
+    steps = int(flops["steps"])
+    return {"steps": steps, "ms_per_step": 1e3 * seconds / max(steps, 1),
+            "launches_per_step": flops["launches"] / flops["profiled_steps"] if flops["profiled_steps"] else None}
+
+
+def _steps_text(info: dict) -> str:
+    launches = info.get("launches_per_step")
+    return (f"{info['steps']} steps, {info['ms_per_step']:.2f} ms/step, "
+            f"{'-' if launches is None else f'{launches:.0f}'} launches/step")
 
 
 def case_beats(device: str, rate: float) -> dict:
@@ -315,7 +352,8 @@ def case_beats(device: str, rate: float) -> dict:
         label = "synth-beats (32 x 24 s, own split)" if task == "synth-beats" else "24 x 20 s, 8-fold CV"
         print(f"  {label:36s} end to end (mel): {info['total_s']:6.2f} s = "
               f"{info['total_s'] / max(info['extract_s'], 1e-9):5.1f}x its extraction ({info['extract_s']:.2f} s); "
-              f"probes {info['probe_s']:.2f} s; F-measure {info['f_measure']:.3f}; floor: peak "
+              f"probes {info['probe_s']:.2f} s ({_steps_text(info)}; {info['probe_s'] / info['floor_s']:.1f}x "
+              f"their floor); F-measure {info['f_measure']:.3f}; floor: peak "
               f"{info['floor_s']:.2f} s ({info['total_s'] / info['floor_s']:.2f}x; {info['probe_gflop']:.0f} GFLOP "
               f"counted)", flush=True)
         out[task] = info

@@ -227,7 +227,31 @@ def test_count_flops_counts_each_training_step_and_validation_pass():
                   batch_size=32)
     (n_tr, d), n_va, k = train.x.shape, valid.x.shape[0], np.asarray(train.y).shape[1]
     per_row_train, per_row_fwd = head_flops(d, 8, k)
-    assert flops == {"train": 3 * n_tr * per_row_train, "eval": 3 * n_va * per_row_fwd}
+    assert (flops["train"], flops["eval"]) == (3 * n_tr * per_row_train, 3 * n_va * per_row_fwd)
+    assert flops["steps"] == 3 * -(-n_tr // 32) and flops["profiled_steps"] == 0   # ceil(rows / batch) an epoch
     with count_flops() as none:
         pass
-    assert none == {"train": 0, "eval": 0}
+    assert (none["train"], none["eval"], none["steps"]) == (0, 0, 0)
+
+
+def test_launch_count_of_profiled_steps():
+    """The perf script's launch count: kernels on CUDA, dispatched operators that run a kernel on CPU (views and
+    no-op conversions excluded); a 12-point sweep's step launches more than a one-probe step."""
+    from torch.profiler import profile
+
+    from probes.flops import count_flops, launches
+    from probes.grid import GRID
+
+    a = torch.randn(8, 8)
+    with profile() as prof:
+        b = a.view(64).reshape(8, 8).to(torch.float32)   # views and a no-op conversion: no kernel
+        torch.mm(b, b.t()).add_(1.0)                      # two kernels
+    assert launches(prof.events(), cuda=False) == 2
+    train, valid = tags(80, 1), tags(30, 2)
+    counts = {}
+    for name, grid in (("one", {"lr": [1e-3], "hidden": [8], "dropout": [0.0]}), ("sweep", GRID)):
+        with count_flops(profile_steps=2, skip_steps=1) as flops:
+            sweep("multilabel", train, valid, grid=grid, max_epochs=2, patience=10, batch_size=32)
+        assert flops["steps"] == 2 * -(-train.x.shape[0] // 32) and flops["profiled_steps"] == 2
+        counts[name] = flops["launches"] / 2
+    assert 5 <= counts["one"] < counts["sweep"]
