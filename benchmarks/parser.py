@@ -55,6 +55,10 @@ def _schedule_args(p: argparse.ArgumentParser) -> None:
                    help="frame-level tasks (beats, chords, structure): validate every EVERY optimizer steps when an "
                         "epoch is longer, stop a probe after PATIENCE steps without a better validation, train at "
                         "most MAX steps (default 500,2000,8000; the record states the schedule used)")
+    p.add_argument("--postprocess-workers", type=int, default=None, metavar="N",
+                   help="processes decoding frame-level test outputs (beat tracking, chord and structure segments) "
+                        "while the next fold trains (default: 0 when probes train on the CPU, up to 4 on CUDA; "
+                        "the metrics do not depend on it)")
 
 
 def _extraction_args(p: argparse.ArgumentParser) -> None:

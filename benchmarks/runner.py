@@ -51,6 +51,7 @@ from .errors import UsageError
 from .extract import Extraction, extract, uses_autocast
 from .devices import check_device, device_name
 from .memory import peak_memory_mb, reset_peak_memory
+from .postprocess import PostProcessor, default_postprocess_workers
 from .records import build_record, write_record
 from .tasks import Prepared, Task, get_task
 from omar_rq.errors import UserError
@@ -88,6 +89,7 @@ class RunOptions:
     max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION
     cache_dtype: str = "float32"                        # --cache-dtype: float32 | float16 (storage precision)
     decode_workers: int | None = None                   # --decode-workers (None: 0 on CPU, up to 4 on CUDA)
+    postprocess_workers: int | None = None              # --postprocess-workers (None: 0 on CPU, up to 4 on CUDA)
     compile: bool = False                               # --compile: torch.compile the encoder's forward
     devices: int = 1                                    # --devices / --num-nodes / --strategy (benchmarks.distributed)
     num_nodes: int = 1
@@ -303,38 +305,47 @@ def run(opts: RunOptions) -> RunResult:
     from probes.layers import LayerInputs, sweep_layers
 
     track_runs: dict[int, list] = {layer: [] for layer in layers}   # per-track arrays for the sidecar
-    for fold_index, fold in enumerate(folds):
-        parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}
-        ids = {s: [e.id for e in exs] for s, exs in parts.items()}
-        counts = {s: arrays.counts(ids[s]) for s in parts}
-        targets = {s: task.targets(usable, parts[s], counts[s], encoder.eps) for s in ("train", "valid")}
-        metric = task.val_metric(usable, fold.valid, counts["valid"], encoder.eps)
-        engine_metric = None
-        if metric is not None:
-            engine_metric = batched((lambda m: lambda probs: -np.asarray(m(probs)))(metric)
-                                    if task.validation.lower_is_better else metric)
-        results = {}
-        for dim, same_width in _by_width(layers, arrays).items():   # layers of one width train together
-            inputs = LayerInputs(layers=same_width, rows=lambda layer, s: arrays.take(layer, ids[s]),
-                                 y={s: t[0] for s, t in targets.items()},
-                                 segments={s: t[1] for s, t in targets.items()}, dim=dim)
-            results.update(sweep_layers(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out,
-                                        val_metric=engine_metric, device=opts.device, progress=bar.update,
-                                        **fit_kwargs))
-        for layer in layers:
-            test = task.probe_data(usable, fold.test, arrays.take(layer, ids["test"]), counts["test"], encoder.eps)
-            for seed in seeds:
-                res = results[(layer, seed)]
-                metrics = task.evaluate(usable, res.best, test, fold.test, encoder.eps)
-                track_runs[layer].append((fold_index, seed, ids["test"], metrics.pop("_tracks", None)))
-                natural = task.validation.oriented  # oriented() is its own inverse (a sign flip)
-                runs[layer].append({
-                    "fold": fold.name, "seed": seed, "n_train": len(fold.train), "n_valid": len(fold.valid),
-                    "n_test": len(fold.test), "chosen": {**res.chosen, "val_score": natural(res.chosen["val_score"])},
-                    "val_score": natural(float(res.best.val_score)), "metrics": metrics,
-                    "hyperparameters": res.best.hparams,
-                    "sweep": [{**p, "val_score": natural(p["val_score"])} for p in res.points]})
-    bar.close()
+    pending: list[tuple] = []
+    post = PostProcessor(default_postprocess_workers(opts.device) if opts.postprocess_workers is None
+                         else opts.postprocess_workers)
+    with post:
+        for fold_index, fold in enumerate(folds):
+            parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}
+            ids = {s: [e.id for e in exs] for s, exs in parts.items()}
+            counts = {s: arrays.counts(ids[s]) for s in parts}
+            targets = {s: task.targets(usable, parts[s], counts[s], encoder.eps) for s in ("train", "valid")}
+            metric = task.val_metric(usable, fold.valid, counts["valid"], encoder.eps)
+            engine_metric = None
+            if metric is not None:
+                engine_metric = batched((lambda m: lambda probs: -np.asarray(m(probs)))(metric)
+                                        if task.validation.lower_is_better else metric)
+            results = {}
+            for dim, same_width in _by_width(layers, arrays).items():   # layers of one width train together
+                inputs = LayerInputs(layers=same_width, rows=lambda layer, s: arrays.take(layer, ids[s]),
+                                     y={s: t[0] for s, t in targets.items()},
+                                     segments={s: t[1] for s, t in targets.items()}, dim=dim)
+                results.update(sweep_layers(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out,
+                                            val_metric=engine_metric, device=opts.device, progress=bar.update,
+                                            **fit_kwargs))
+            for layer in layers:
+                test = task.probe_data(usable, fold.test, arrays.take(layer, ids["test"]), counts["test"],
+                                       encoder.eps)
+                for seed in seeds:
+                    res = results[(layer, seed)]
+                    # decoded beside the next fold's training with post-processing workers (benchmarks.postprocess)
+                    pending.append((layer, fold_index, fold, seed, ids["test"], res,
+                                    post.submit(task, usable, res.best, test, fold.test, encoder.eps)))
+        bar.close()
+        natural = task.validation.oriented  # oriented() is its own inverse (a sign flip)
+        for layer, fold_index, fold, seed, test_ids, res, future in pending:   # in submission order
+            metrics = future.result()
+            track_runs[layer].append((fold_index, seed, test_ids, metrics.pop("_tracks", None)))
+            runs[layer].append({
+                "fold": fold.name, "seed": seed, "n_train": len(fold.train), "n_valid": len(fold.valid),
+                "n_test": len(fold.test), "chosen": {**res.chosen, "val_score": natural(res.chosen["val_score"])},
+                "val_score": natural(float(res.best.val_score)), "metrics": metrics,
+                "hyperparameters": res.best.hparams,
+                "sweep": [{**p, "val_score": natural(p["val_score"])} for p in res.points]})
     probe_seconds = time.perf_counter() - t_probe
 
     records, paths = [], []

@@ -101,3 +101,16 @@ def run_json(capsys, tmp_path: Path, *args: str) -> dict:
     captured = capsys.readouterr()
     assert rc == 0, captured.err[-3000:]
     return json.loads(captured.out.strip().splitlines()[-1])
+
+
+class PidTask:
+    """A stand-in frame task for :mod:`benchmarks.postprocess`: its ``decode`` says which process ran it (a module
+    class, so a spawned worker can unpickle it)."""
+
+    def evaluate(self, prep, fitted, data, examples, eps):
+        return self.decode(prep, fitted.predict(data), data.y, examples, eps)
+
+    def decode(self, prep, acts, y, examples, eps):
+        import os
+
+        return {"pid": os.getpid(), "sum": float(sum(float(a.sum()) for a in acts)), "n": len(examples)}

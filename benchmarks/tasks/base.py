@@ -151,6 +151,13 @@ class Task:
     def __post_init__(self):
         object.__setattr__(self, "kind", get_kind(self.kind))
 
+    # a task travels to worker processes (benchmarks.postprocess); its read-only options do not pickle as they are
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "options": dict(self.options)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({**state, "options": MappingProxyType(dict(state["options"]))})
+
     def parse_options(self, given: Mapping[str, Any] | None) -> dict:
         """The load options of a run, checked against :attr:`load_options` (None values dropped; CLI strings
         converted): a name the task does not declare, or a value outside its choices, is a one-line
@@ -364,6 +371,17 @@ class FrameTask(Task):
     ``(T,)`` or ``(T, C)`` targets of one track."""
 
     def frame_targets(self, prep: Prepared, example: Example, n_frames: int, eps: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
+        return self.decode(prep, fitted.predict(data), data.y, examples, eps)
+
+    def decode(self, prep: Prepared, acts: list[np.ndarray], y: list[np.ndarray], examples: Sequence[Example],
+               eps: float) -> dict:
+        """The test metrics (as :meth:`evaluate` returns them) from the probe's per-track activations ``acts``
+        (``(T, K)`` each, at ``eps``) and frame targets ``y``: the task's post-processing (beat tracking, segment
+        decoding) and scoring. It needs no torch and no embeddings, so the runner may run it in a worker process
+        while the next fold trains (:mod:`benchmarks.postprocess`)."""
         raise NotImplementedError
 
     def targets(self, prep, examples, counts, eps):

@@ -59,8 +59,7 @@ class BeatTask(FrameTask):
         # whose beat peaks (sparse targets) stay below it; the DBN used at test time is nearly scale-invariant
         return PeakFMeasure(row_segments(counts), eps, [ex.target.times for ex in examples], relative=True)
 
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        acts = fitted.predict(data)
+    def decode(self, prep, acts, y, examples, eps) -> dict:
         refs = [ex.target.times for ex in examples]
         dbn, peaks, down_est = [], [], []
         for a in acts:

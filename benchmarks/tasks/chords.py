@@ -59,12 +59,11 @@ class ChordTask(FrameTask):
     def frame_targets(self, prep, example, n_frames, eps):
         return frame_classes(example.target.intervals, example.target.labels, n_frames, eps)
 
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        acts = fitted.predict(data)
+    def decode(self, prep, acts, y, examples, eps) -> dict:
         preds = [a.argmax(axis=1) for a in acts]
         refs = [(e.target.intervals, e.target.labels) for e in examples]
         out = chord_metrics(refs, [frames_to_segments(p, eps) for p in preds], per_track=True)
-        targets = np.concatenate([np.asarray(y) for y in data.y])
+        targets = np.concatenate([np.asarray(t) for t in y])
         pred = np.concatenate(preds)
         keep = targets >= 0
         out["frame_accuracy"] = float(np.mean(pred[keep] == targets[keep])) if keep.any() else float("nan")
@@ -73,8 +72,8 @@ class ChordTask(FrameTask):
             c, t = per[f"{name}_correct"], per[f"{name}_total"]
             tracks[f"mean.{name}"] = np.where(t > 0, c / np.where(t > 0, t, 1), np.nan)
             tracks[f"num.{name}_wcsr"], tracks[f"den.{name}_wcsr"] = c, t
-        tracks["num.frame_accuracy"] = np.array([np.sum((p == y)[y >= 0]) for p, y in zip(preds, data.y)], float)
-        tracks["den.frame_accuracy"] = np.array([np.sum(np.asarray(y) >= 0) for y in data.y], float)
+        tracks["num.frame_accuracy"] = np.array([np.sum((p == t)[t >= 0]) for p, t in zip(preds, y)], float)
+        tracks["den.frame_accuracy"] = np.array([np.sum(np.asarray(t) >= 0) for t in y], float)
         out["_tracks"] = tracks
         return out
 

@@ -41,9 +41,8 @@ class StructureTask(FrameTask):
         seg = example.target
         return frame_functions(seg.intervals(duration=n_frames / eps), seg.labels, n_frames, eps)
 
-    def evaluate(self, prep, fitted, data, examples, eps) -> dict:
-        acts = fitted.predict(data)
-        refs = [(e.target.intervals(duration=len(a) / eps), y) for e, a, y in zip(examples, acts, data.y)]
+    def decode(self, prep, acts, y, examples, eps) -> dict:
+        refs = [(e.target.intervals(duration=len(a) / eps), t) for e, a, t in zip(examples, acts, y)]
         out = structure_metrics(refs, [a.argmax(axis=1) for a in acts], eps, per_track=True)
         per = out.pop("per_track")
         out["_tracks"] = {"mean.accuracy": np.where(per["scored"] > 0, per["hits"] / np.maximum(per["scored"], 1),
