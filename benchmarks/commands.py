@@ -60,6 +60,11 @@ def _postprocess_options(args) -> dict:
     return {"postprocess_workers": n}
 
 
+def _fold_options(args) -> dict:
+    """``{"joint_folds": False}`` with ``--separate-folds``, else ``{}``."""
+    return {"joint_folds": False} if getattr(args, "separate_folds", False) else {}
+
+
 def _extraction_options(args) -> dict:
     return {k: getattr(args, k) for k in ("cache_dtype", "decode_workers", "compile", "devices", "num_nodes",
                                           "strategy") if hasattr(args, k)}
@@ -76,7 +81,7 @@ def cmd_run(args) -> int:
         checkpoint_root=args.checkpoint_root, encodec_weights=args.encodec_weights,
         model_options=_model_options(args), weights=args.weights, trust_remote_code=args.trust_remote_code,
         max_bad_fraction=args.max_bad_fraction, progress=not args.quiet, fit_kwargs=fit,
-        **_frame_schedule(args), **_postprocess_options(args), **_extraction_options(args)))
+        **_frame_schedule(args), **_postprocess_options(args), **_fold_options(args), **_extraction_options(args)))
     if not result.records:   # a rank other than 0 of a multi-process run: rank 0 reports
         return 0
     print(summary(result))
@@ -216,7 +221,8 @@ def cmd_reproduce(args) -> int:
                       cache_dir=args.cache_dir, device=args.device, checkpoint_root=args.checkpoint_root,
                       encodec_weights=args.encodec_weights,
                       fit_kwargs={"max_epochs": args.max_epochs} if args.max_epochs else {},
-                      **_frame_schedule(args), **_postprocess_options(args), **_extraction_options(args))
+                      **_frame_schedule(args), **_postprocess_options(args), **_fold_options(args),
+                      **_extraction_options(args))
     if _is_secondary_rank():
         return 0   # ranks other than 0 of a multi-process reproduction: rank 0 reports
     counts = {s: sum(c.status == s for c in cells) for s in ("done", "ran", "failed")}

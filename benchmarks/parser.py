@@ -55,6 +55,10 @@ def _schedule_args(p: argparse.ArgumentParser) -> None:
                    help="frame-level tasks (beats, chords, structure): validate every EVERY optimizer steps when an "
                         "epoch is longer, stop a probe after PATIENCE steps without a better validation, train at "
                         "most MAX steps (default 500,2000,8000; the record states the schedule used)")
+    p.add_argument("--separate-folds", action="store_true",
+                   help="train each fold of a cross-validation in fits of its own (default: folds that validate "
+                        "after the same number of steps share their fits, as far as memory allows; each probe "
+                        "trains exactly as alone, so the metrics agree to float rounding)")
     p.add_argument("--postprocess-workers", type=int, default=None, metavar="N",
                    help="processes decoding frame-level test outputs (beat tracking, chord and structure segments) "
                         "while the next fold trains (default: 0 when probes train on the CPU, up to 4 on CUDA; "

@@ -90,6 +90,7 @@ class RunOptions:
     cache_dtype: str = "float32"                        # --cache-dtype: float32 | float16 (storage precision)
     decode_workers: int | None = None                   # --decode-workers (None: 0 on CPU, up to 4 on CUDA)
     postprocess_workers: int | None = None              # --postprocess-workers (None: 0 on CPU, up to 4 on CUDA)
+    joint_folds: bool = True                            # folds as more probes of one fit (--separate-folds: off)
     compile: bool = False                               # --compile: torch.compile the encoder's forward
     devices: int = 1                                    # --devices / --num-nodes / --strategy (benchmarks.distributed)
     num_nodes: int = 1
@@ -302,39 +303,55 @@ def run(opts: RunOptions) -> RunResult:
     bar = tqdm(total=len(layers) * len(folds), desc=f"probe sweeps ({len(grid_points(grid))} points x "
                                                     f"{len(seeds)} seed(s))", unit="layer-fold",
                disable=not opts.progress, leave=False)
-    from probes.layers import LayerInputs, sweep_layers
+    from probes.layers import LayerInputs, sweep_folds
 
     track_runs: dict[int, list] = {layer: [] for layer in layers}   # per-track arrays for the sidecar
     pending: list[tuple] = []
     post = PostProcessor(default_postprocess_workers(opts.device) if opts.postprocess_workers is None
                          else opts.postprocess_workers)
     with post:
-        for fold_index, fold in enumerate(folds):
-            parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}
-            ids = {s: [e.id for e in exs] for s, exs in parts.items()}
-            counts = {s: arrays.counts(ids[s]) for s in parts}
-            targets = {s: task.targets(usable, parts[s], counts[s], encoder.eps) for s in ("train", "valid")}
+        fold_ids, fold_counts, fold_inputs, fold_metrics = [], [], [], []
+        for fold in folds:
+            part = {"train": fold.train, "valid": fold.valid, "test": fold.test}
+            ids = {s: [e.id for e in exs] for s, exs in part.items()}
+            counts = {s: arrays.counts(ids[s]) for s in part}
+            targets = {s: task.targets(usable, part[s], counts[s], encoder.eps) for s in ("train", "valid")}
             metric = task.val_metric(usable, fold.valid, counts["valid"], encoder.eps)
-            engine_metric = None
-            if metric is not None:
-                engine_metric = batched((lambda m: lambda probs: -np.asarray(m(probs)))(metric)
-                                        if task.validation.lower_is_better else metric)
-            results = {}
-            for dim, same_width in _by_width(layers, arrays).items():   # layers of one width train together
-                inputs = LayerInputs(layers=same_width, rows=lambda layer, s: arrays.take(layer, ids[s]),
-                                     y={s: t[0] for s, t in targets.items()},
-                                     segments={s: t[1] for s, t in targets.items()}, dim=dim)
-                results.update(sweep_layers(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out,
-                                            val_metric=engine_metric, device=opts.device, progress=bar.update,
-                                            **fit_kwargs))
+            if metric is not None and task.validation.lower_is_better:
+                metric = (lambda m: lambda probs: -np.asarray(m(probs)))(metric)
+            fold_ids.append(ids)
+            fold_counts.append(counts)
+            fold_metrics.append(None if metric is None else batched(metric))
+            fold_inputs.append((targets, ids))
+        submitted: dict[tuple[int, int, int], tuple] = {}
+        test_rows: dict[tuple[int, int], object] = {}
+
+        def start_test(f: int, layer: int, seed: int, res) -> None:
+            """Score a chosen probe on its fold's test tracks; the decoding runs in a worker (when there are any)
+            while the next fit trains (benchmarks.postprocess)."""
+            if (f, layer) not in test_rows:
+                test_rows[(f, layer)] = task.probe_data(usable, folds[f].test,
+                                                        arrays.take(layer, fold_ids[f]["test"]),
+                                                        fold_counts[f]["test"], encoder.eps)
+            submitted[(f, layer, seed)] = (res, post.submit(task, usable, res.best, test_rows[(f, layer)],
+                                                            folds[f].test, encoder.eps))
+            if all((f, layer, s) in submitted for s in seeds):
+                del test_rows[(f, layer)]
+
+        for dim, same_width in _by_width(layers, arrays).items():   # layers of one width train together
+            inputs = [LayerInputs(layers=same_width, rows=_reader(arrays, ids),
+                                  y={s: t[0] for s, t in targets.items()},
+                                  segments={s: t[1] for s, t in targets.items()}, dim=dim)
+                      for targets, ids in fold_inputs]
+            # the folds train as more probes of the same fits where their schedules and the memory budget allow
+            sweep_folds(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out, val_metrics=fold_metrics,
+                        device=opts.device, progress=bar.update, joint=opts.joint_folds, on_result=start_test,
+                        **fit_kwargs)
+        for fold_index, fold in enumerate(folds):   # in fold, layer, seed order, whatever order the fits took
             for layer in layers:
-                test = task.probe_data(usable, fold.test, arrays.take(layer, ids["test"]), counts["test"],
-                                       encoder.eps)
                 for seed in seeds:
-                    res = results[(layer, seed)]
-                    # decoded beside the next fold's training with post-processing workers (benchmarks.postprocess)
-                    pending.append((layer, fold_index, fold, seed, ids["test"], res,
-                                    post.submit(task, usable, res.best, test, fold.test, encoder.eps)))
+                    res, future = submitted[(fold_index, layer, seed)]
+                    pending.append((layer, fold_index, fold, seed, fold_ids[fold_index]["test"], res, future))
         bar.close()
         natural = task.validation.oriented  # oriented() is its own inverse (a sign flip)
         for layer, fold_index, fold, seed, test_ids, res, future in pending:   # in submission order
@@ -393,6 +410,11 @@ def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:
     for layer in layers:
         groups.setdefault(arrays.dim(layer), []).append(layer)
     return groups
+
+
+def _reader(arrays: LayerArrays, ids: dict):
+    """``rows(layer, split)`` of one fold's examples (``ids[split]``), read through the layer index."""
+    return lambda layer, split: arrays.take(layer, ids[split])
 
 
 def _timings(encoder: Encoder, opts: RunOptions, ext: Extraction, probe_s: float, t_start: float) -> dict:

@@ -117,6 +117,22 @@ class _Batches(torch.utils.data.IterableDataset):
             yield self._next()
 
 
+class _GroupBatches(torch.utils.data.IterableDataset):
+    """The batches of several groups (e.g. folds) in one fit: per step, a list with each group's ``(S, b_g)`` row
+    indices, each group drawn exactly as its own :class:`_Batches` (its own rows, the same seeds)."""
+
+    def __init__(self, n_rows: Sequence[int], batch_size: int, seeds: Sequence[int], steps: int):
+        self.parts = [_Batches(n, batch_size, seeds, steps) for n in n_rows]
+        self.steps = int(steps)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            yield [b._next() for b in self.parts]
+
+
 class _OneShot(torch.utils.data.Dataset):
     """The validation "loader": one item per Lightning validation = the number of rows (scored in bulk)."""
 
@@ -128,6 +144,18 @@ class _OneShot(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.n
+
+
+def _groups(x) -> list:
+    """A split (or metric) or a list of them → a list (one entry per group)."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _pad_rows(t: torch.Tensor, b: int, value, dim: int = 1) -> torch.Tensor:
+    """``t`` with ``dim`` padded to length ``b`` by ``value``."""
+    shape = list(t.shape)
+    shape[dim] = b - shape[dim]
+    return torch.cat([t, torch.full(shape, value, dtype=t.dtype, device=t.device)], dim=dim)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -145,8 +173,9 @@ class BatchedProbes(L.LightningModule):
     """
 
     def __init__(self, specs: Sequence[ProbeSpec], in_dim: int, out_dim: int, kind, weight_decay: float,
-                 train: Split, valid: Split, val_metric: Callable, patience: int, tie_break: str,
-                 max_rounds: int):
+                 train: Split | Sequence[Split], valid: Split | Sequence[Split],
+                 val_metric: Callable | Sequence[Callable], patience: int, tie_break: str,
+                 max_rounds: int | Sequence[int]):
         super().__init__()
         from .kinds import get_kind
 
@@ -155,9 +184,17 @@ class BatchedProbes(L.LightningModule):
         self.automatic_optimization = False
         self.specs = list(specs)
         self.kind, self.weight_decay = get_kind(kind), float(weight_decay)
-        self.train_split, self.valid_split = train, valid
-        self.val_metric, self.patience, self.tie_break = val_metric, int(patience), tie_break
-        self.max_rounds = int(max_rounds)
+        self.train_splits, self.valid_splits = _groups(train), _groups(valid)
+        self.val_metrics = list(val_metric) if isinstance(val_metric, (list, tuple)) else [val_metric]
+        self.n_groups = len(self.train_splits)
+        if not (len(self.valid_splits) == len(self.val_metrics) == self.n_groups):
+            raise ValueError(f"{self.n_groups} training groups but {len(self.valid_splits)} validation splits and "
+                             f"{len(self.val_metrics)} metrics")
+        if any(s.group not in range(self.n_groups) for s in specs):
+            raise ValueError(f"a probe's group is outside the {self.n_groups} groups given")
+        self.patience, self.tie_break = int(patience), tie_break
+        self.max_rounds = [int(m) for m in max_rounds] if isinstance(max_rounds, (list, tuple)) else \
+            [int(max_rounds)] * self.n_groups   # per group
         self.seeds = sorted({s.seed for s in self.specs})
         self.inputs = sorted({s.input for s in self.specs})
         self.banks = nn.ModuleList()
@@ -185,23 +222,23 @@ class BatchedProbes(L.LightningModule):
 
     # -- per-bank index tensors ------------------------------------------------------------------------------------
     def _bank_meta(self) -> list[dict]:
-        """Per bank: ``slots`` (input_pos * S + seed_pos per probe, or None when all probes share one slot, given as
-        ``slot``), ``seed_idx`` (None with one seed), ``drop_idx`` (row of the dropout table per probe, None when
-        no probe drops)."""
+        """Per bank: ``slots`` ((group * U + input_pos) * S + seed_pos per probe, or None when all probes share one
+        slot, given as ``slot``), ``seed_idx`` (group * S + seed_pos: the probe's row of the step's targets; None
+        with one group and one seed), ``drop_idx`` (row of the dropout table per probe, None when no probe drops)."""
         if self.__dict__["_meta"] is None:
-            n_s = len(self.seeds)
+            n_s, n_u, n_gs = len(self.seeds), len(self.inputs), self.n_groups * len(self.seeds)
             out = []
             for k, ids in enumerate(self.members):
                 sp = [self.specs[i] for i in ids]
-                slots = [self.inputs.index(s.input) * n_s + self.seeds.index(s.seed) for s in sp]
-                seeds = [self.seeds.index(s.seed) for s in sp]
+                slots = [(s.group * n_u + self.inputs.index(s.input)) * n_s + self.seeds.index(s.seed) for s in sp]
+                seeds = [s.group * n_s + self.seeds.index(s.seed) for s in sp]
                 rates = self._rates[k]
-                drop = [0 if s.dropout <= 0 else 1 + rates.index(s.dropout) * n_s + self.seeds.index(s.seed)
-                        for s in sp]
+                drop = [0 if s.dropout <= 0 else 1 + rates.index(s.dropout) * n_gs + seeds[j]
+                        for j, s in enumerate(sp)]
                 t = lambda v: torch.tensor(v, dtype=torch.long, device=self.device)  # noqa: E731
                 out.append({"slot": slots[0] if len(set(slots)) == 1 else None,
                             "slots": None if len(set(slots)) <= 1 else t(slots),
-                            "seed_idx": None if n_s == 1 else t(seeds),
+                            "seed_idx": None if n_gs == 1 else t(seeds),
                             "drop_idx": None if not any(drop) else t(drop),
                             "inputs": sorted(set(s.input for s in sp))})
             self.__dict__["_meta"] = out
@@ -214,19 +251,23 @@ class BatchedProbes(L.LightningModule):
         self._rates = [sorted({self.specs[i].dropout for i in ids if self.specs[i].dropout > 0})
                        for ids in self.members]
         widths = {bank.drop_dim for bank, r in zip(self.banks, self._rates) if r}
+        # per (group, seed), in that order: each group draws its masks as it would in a fit of its own
         self._drop_gens = {w: [torch.Generator(device=dev).manual_seed(derive_seed(s, f"dropout-{w}"))
-                               for s in self.seeds] for w in sorted(widths)}
+                               for _ in range(self.n_groups) for s in self.seeds] for w in sorted(widths)}
 
-    def _scales(self, cache: dict, k: int, b: int) -> torch.Tensor | None:
-        """Dropout scale ``(P, b, W)`` of bank ``k`` for this step: per probe, ``1 / (1 - q)`` where its seed's
-        16-bit draw keeps the element and 0 where it drops it (:func:`dropout_threshold`), all ones without
-        dropout; None when no probe of the bank drops."""
+    def _scales(self, cache: dict, k: int, sizes: list[int]) -> torch.Tensor | None:
+        """Dropout scale ``(P, b, W)`` of bank ``k`` for this step (``sizes``: each group's batch rows, ``b`` their
+        maximum): per probe, ``1 / (1 - q)`` where its seed's 16-bit draw keeps the element and 0 where it drops it
+        (:func:`dropout_threshold`), all ones without dropout; None when no probe of the bank drops."""
         meta = self._bank_meta()[k]
         if meta["drop_idx"] is None:
             return None
         w = self.banks[k].drop_dim
+        b = max(sizes)
         if w not in cache:
-            cache[w] = torch.stack([uniform16(b, w, g) for g in self._drop_gens[w]])   # (S, b, W) int16
+            n_s = len(self.seeds)
+            draws = [uniform16(sizes[j // n_s], w, g) for j, g in enumerate(self._drop_gens[w])]
+            cache[w] = torch.stack([d if d.shape[0] == b else _pad_rows(d, b, 0, dim=0) for d in draws])  # (G·S, b, W)
         key = (w, tuple(self._rates[k]))
         if key not in cache:
             u = cache[w]
@@ -242,13 +283,24 @@ class BatchedProbes(L.LightningModule):
             self._step(batch)
 
     def _step(self, batch) -> None:
-        idx = batch.to(self.device, non_blocking=True)                 # (S, b)
         opt = self.optimizers()
-        n_s, b = idx.shape
-        x_all = self.train_split.x
-        x_step = x_all[self._input_index[:, None, None], idx[None]]     # (U, S, b, D): the one gather of the step
-        x_step = x_step.reshape(-1, b, x_all.shape[2])
-        y_step = self.train_split.y[idx]                                # (S, b[, K])
+        idxs = [t.to(self.device, non_blocking=True) for t in (batch if isinstance(batch, list) else [batch])]
+        sizes = [int(t.shape[1]) for t in idxs]                         # each group's rows this step
+        b = max(sizes)
+        xs, ys = [], []
+        for split, idx in zip(self.train_splits, idxs):                 # (S, b_g) rows of each group
+            x = split.x[self._input_index[:, None, None], idx[None]]    # (U, S, b_g, D): the one gather per group
+            y = split.y[idx]                                            # (S, b_g[, K])
+            if idx.shape[1] < b:    # a group at the end of a shorter epoch: padding rows, masked out of the loss
+                x, y = _pad_rows(x, b, 0, dim=2), _pad_rows(y, b, -1 if not y.is_floating_point() else 0)
+            xs.append(x)
+            ys.append(y)
+        x_step = (xs[0] if len(xs) == 1 else torch.cat(xs)).reshape(-1, b, xs[0].shape[-1])   # (G·U·S, b, D)
+        y_step = ys[0] if len(ys) == 1 else torch.cat(ys)                                     # (G·S, b[, K])
+        rows = None
+        if min(sizes) < b:
+            n_real = torch.tensor(sizes, device=self.device).repeat_interleave(len(self.seeds))
+            rows = torch.arange(b, device=self.device)[None] < n_real[:, None]               # (G·S, b)
         cache: dict = {}
         total = None
         for k, bank in enumerate(self.banks):
@@ -258,10 +310,12 @@ class BatchedProbes(L.LightningModule):
             # one copy per bank (a stride-0 batch slows the weight-gradient matmul)
             x = x_step[meta["slot"]].expand(bank.n, b, -1).contiguous() if meta["slot"] is not None else \
                 x_step.index_select(0, meta["slots"])
-            logits = bank(x, self._scales(cache, k, b))
+            logits = bank(x, self._scales(cache, k, sizes))
             add_flops("train", bank, b)
             y = y_step if meta["seed_idx"] is None else y_step.index_select(0, meta["seed_idx"])
-            loss = self.kind.loss(logits, y).sum()      # Σ over probes of each probe's mean loss
+            mask = None if rows is None else rows.expand(bank.n, b) if meta["seed_idx"] is None else \
+                rows.index_select(0, meta["seed_idx"])
+            loss = self.kind.loss(logits, y, mask).sum()      # Σ over probes of each probe's mean loss
             total = loss if total is None else total + loss
         if total is None:
             return
@@ -275,28 +329,36 @@ class BatchedProbes(L.LightningModule):
 
     # -- validation --------------------------------------------------------------------------------------------
     def validation_step(self, batch, batch_idx):
-        probs, losses, order = self.score_split(self.valid_split)
-        if not order:
-            return
-        scores = np.asarray(self.val_metric(probs), dtype=np.float64).reshape(-1)
-        self._update(order, scores, losses.cpu().numpy())
+        orders, scores, losses = [], [], []
+        for g, (split, metric) in enumerate(zip(self.valid_splits, self.val_metrics)):   # each group on its own
+            probs, loss, order = self.score_split(split, group=g)
+            if order:
+                orders += order
+                scores.append(np.asarray(metric(probs), dtype=np.float64).reshape(-1))
+                losses.append(loss.cpu().numpy())
+        if orders:   # one update for all groups: retirement reorders the banks
+            self._update(orders, np.concatenate(scores), np.concatenate(losses))
 
     @torch.no_grad()
-    def score_split(self, split: Split) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-        """Probabilities ``(P_live, N, K)`` (float32, device) and mean losses ``(P_live,)`` of every live probe on
-        ``split`` (no dropout; chunks of :data:`EVAL_ROWS` rows, one batched matmul per input), and the spec index
-        of each probe row."""
+    def score_split(self, split: Split, group: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Probabilities ``(P_live, N, K)`` (float32, device) and mean losses ``(P_live,)`` of every live probe of
+        ``group`` on ``split`` (no dropout; chunks of :data:`EVAL_ROWS` rows, one batched matmul per input), and the
+        spec index of each probe row."""
         outs, losses, order = [], [], []
         n = split.n_rows
         for k, bank in enumerate(self.banks):
             if bank.n == 0:
                 continue
             ids = self.members[k]
-            probs = torch.empty(bank.n, n, bank.out_dim, device=self.device)
-            per_probe = torch.zeros(bank.n, dtype=torch.float64, device=self.device)
-            inputs = [self.specs[i].input for i in ids]
+            mine = [j for j, i in enumerate(ids) if self.specs[i].group == group]   # bank rows of this group
+            if not mine:
+                continue
+            probs = torch.empty(len(mine), n, bank.out_dim, device=self.device)
+            per_probe = torch.zeros(len(mine), dtype=torch.float64, device=self.device)
+            inputs = [self.specs[ids[j]].input for j in mine]
             for u in sorted(set(inputs)):
-                sel = [j for j, v in enumerate(inputs) if v == u]
+                pos = [q for q, v in enumerate(inputs) if v == u]       # rows of probs
+                sel = [mine[q] for q in pos]                            # rows of the bank
                 sub = bank if len(sel) == bank.n else SubBank(bank, torch.tensor(sel, device=self.device))
                 for start in range(0, n, EVAL_ROWS):
                     x = split.x[u, start:start + EVAL_ROWS]
@@ -305,15 +367,15 @@ class BatchedProbes(L.LightningModule):
                     y = split.y[start:start + EVAL_ROWS][None]
                     loss = self.kind.loss(logits, y).to(torch.float64) * logits.shape[1]
                     p = self.kind.activation(logits)
-                    if len(sel) == bank.n:
+                    if len(pos) == len(mine):
                         per_probe += loss
                         probs[:, start:start + EVAL_ROWS] = p
                     else:
-                        per_probe[sel] += loss
-                        probs[sel, start:start + EVAL_ROWS] = p
+                        per_probe[pos] += loss
+                        probs[pos, start:start + EVAL_ROWS] = p
             outs.append(probs)
             losses.append(per_probe / max(n, 1))
-            order += ids
+            order += [ids[j] for j in mine]
         if not outs:
             return torch.zeros(0), torch.zeros(0), []
         return torch.cat(outs), torch.cat(losses), order
@@ -335,8 +397,7 @@ class BatchedProbes(L.LightningModule):
                 self.wait[i] += 1
                 if self.wait[i] >= self.patience:
                     stopped.add(i)
-        if rnd + 1 >= self.max_rounds:
-            stopped |= set(order)
+        stopped |= {i for i in order if rnd + 1 >= self.max_rounds[self.specs[i].group]}
         if stopped:
             self._retire(stopped)
         if all(len(m) == 0 for m in self.members):
@@ -411,8 +472,9 @@ def quiet(num_threads: int | None = None):
             torch.set_num_threads(threads)
 
 
-def fit_many(specs: Sequence[ProbeSpec], train: Split, valid: Split, *, kind, out_dim: int,
-             val_metric: Callable[[torch.Tensor], np.ndarray], max_epochs: int = 100, patience: int = 10,
+def fit_many(specs: Sequence[ProbeSpec], train: Split | Sequence[Split], valid: Split | Sequence[Split], *, kind,
+             out_dim: int, val_metric: Callable[[torch.Tensor], np.ndarray] | Sequence[Callable],
+             max_epochs: int | Sequence[int] = 100, patience: int = 10,
              batch_size: int = 256, weight_decay: float = 1e-2, val_every: int = 1,
              steps_per_round: int | None = None, tie_break: str = "loss", device: str = "cpu",
              num_threads: int | None = None, max_probes_per_fit: int | None = None) -> list[ProbeOutcome]:
@@ -421,28 +483,41 @@ def fit_many(specs: Sequence[ProbeSpec], train: Split, valid: Split, *, kind, ou
     ``kind``: the probe kind (:mod:`probes.kinds`; its loss trains the heads, its activation gives the validation
     probabilities). ``train`` / ``valid``: :class:`Split` tensors (moved to ``device`` here). ``val_metric(probs)``
     maps the validation probabilities of the live probes ``(P, N_valid, K)`` to ``(P,)`` scores (higher is better).
-    ``max_epochs`` caps the rounds, ``patience`` counts validations without improvement. ``max_probes_per_fit``
+    ``max_epochs`` caps the rounds (one cap per group, or one for all), ``patience`` counts validations without
+    improvement. ``max_probes_per_fit``
     splits the probes into several fits (memory bound; each fit trains its share exactly as alone).
+
+    *Groups* (e.g. the folds of a cross-validation): ``train``, ``valid`` and ``val_metric`` may be lists, one entry
+    per group, and each probe trains on the rows of its ``spec.group`` and is validated on that group's split with
+    its metric — as it would be in a fit of its group alone (its own batches, masks and initial weights). The groups'
+    inputs have the same layout ``(U, ·, D)`` and must have equal rounds (steps between validations); in a step where
+    a group's batch is shorter (the end of its data epoch) its rows are padded and masked out of its loss.
     """
     specs = list(specs)
     if not specs:
         return []
     accelerator, devices, tdev = torch_device(device)
-    train = Split(train.x.to(tdev), train.y.to(tdev), np.asarray(train.segments))
-    valid = Split(valid.x.to(tdev), valid.y.to(tdev), np.asarray(valid.segments))
-    sched = round_schedule(train.n_rows, batch_size, val_every, steps_per_round)
+    train = [Split(t.x.to(tdev), t.y.to(tdev), np.asarray(t.segments)) for t in _groups(train)]
+    valid = [Split(v.x.to(tdev), v.y.to(tdev), np.asarray(v.segments)) for v in _groups(valid)]
+    scheds = [round_schedule(t.n_rows, batch_size, val_every, steps_per_round) for t in train]
+    if len({s["steps_per_round"] for s in scheds}) > 1:
+        raise ValueError("groups of one fit must validate after the same number of steps; got "
+                         f"{[s['steps_per_round'] for s in scheds]} steps per round")
+    sched = scheds[0]
+    one = len(train) == 1
     chunk = max_probes_per_fit or len(specs)
     outcomes: list[ProbeOutcome] = []
     for start in range(0, len(specs), chunk):
         part = specs[start:start + chunk]
-        module = BatchedProbes(part, train.x.shape[2], out_dim, kind, weight_decay, train, valid, val_metric,
-                               patience, tie_break, max_epochs)
-        batches = _Batches(train.n_rows, batch_size, module.seeds, sched["steps_per_round"])
+        module = BatchedProbes(part, train[0].x.shape[2], out_dim, kind, weight_decay, train[0] if one else train,
+                               valid[0] if one else valid, val_metric, patience, tie_break, max_epochs)
+        batches = _Batches(train[0].n_rows, batch_size, module.seeds, sched["steps_per_round"]) if one else \
+            _GroupBatches([t.n_rows for t in train], batch_size, module.seeds, sched["steps_per_round"])
         train_loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=0)
-        val_loader = torch.utils.data.DataLoader(_OneShot(valid.n_rows), batch_size=None, num_workers=0)
+        val_loader = torch.utils.data.DataLoader(_OneShot(1), batch_size=None, num_workers=0)
         with quiet(num_threads if tdev.type == "cpu" else None):
-            trainer = L.Trainer(accelerator=accelerator, devices=devices, max_epochs=int(max_epochs), logger=False,
-                                enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+            trainer = L.Trainer(accelerator=accelerator, devices=devices, max_epochs=max(_groups(max_epochs)),
+                                logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                                 num_sanity_val_steps=0, check_val_every_n_epoch=1, deterministic=True)
             trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
         outcomes += module.outcomes()

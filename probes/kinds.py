@@ -92,25 +92,37 @@ FRAME_SCHEDULE = StepSchedule()
 # ----------------------------------------------------------------------------------------------------------------
 # Losses and activations (each written once)
 # ----------------------------------------------------------------------------------------------------------------
-def bce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-probe mean binary cross-entropy with logits: ``(P, b, K)``, targets ``(P or 1, b, K)`` → ``(P,)``."""
-    return nn.functional.binary_cross_entropy_with_logits(
-        logits, y.to(logits.dtype).expand_as(logits), reduction="none").mean(dim=(1, 2))
+def bce_loss(logits: torch.Tensor, y: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-probe mean binary cross-entropy with logits: ``(P, b, K)``, targets ``(P or 1, b, K)`` → ``(P,)``.
+    ``rows`` ``(P, b)`` bool, when given, marks the real rows (the others are padding: no loss, not counted)."""
+    e = nn.functional.binary_cross_entropy_with_logits(logits, y.to(logits.dtype).expand_as(logits),
+                                                       reduction="none")
+    return e.mean(dim=(1, 2)) if rows is None else _masked_mean(e, rows)
 
 
-def ce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def ce_loss(logits: torch.Tensor, y: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
     """Per-probe mean cross-entropy over the rows whose label is not -1: ``(P, b, K)``, ``(P or 1, b)`` → ``(P,)``
-    (0 for a probe whose rows are all ignored)."""
+    (0 for a probe whose rows are all ignored). ``rows`` ``(P, b)`` bool: padding rows (False) are ignored too."""
     p, b, k = logits.shape
     yy = y.expand(p, b)
+    if rows is not None:
+        yy = torch.where(rows, yy, -1)
     ce = nn.functional.cross_entropy(logits.reshape(p * b, k), yy.reshape(p * b), ignore_index=-1,
                                      reduction="none").reshape(p, b)
     return ce.sum(dim=1) / (yy >= 0).sum(dim=1).clamp_min(1)
 
 
-def mse_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-probe mean squared error over rows and outputs: ``(P, b, K)``, ``(P or 1, b, K)`` → ``(P,)``."""
-    return ((logits - y.to(logits.dtype).expand_as(logits)) ** 2).mean(dim=(1, 2))
+def mse_loss(logits: torch.Tensor, y: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-probe mean squared error over rows and outputs: ``(P, b, K)``, ``(P or 1, b, K)`` → ``(P,)``; ``rows``
+    as :func:`bce_loss`."""
+    e = (logits - y.to(logits.dtype).expand_as(logits)) ** 2
+    return e.mean(dim=(1, 2)) if rows is None else _masked_mean(e, rows)
+
+
+def _masked_mean(e: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Mean of ``e`` ``(P, b, K)`` over the rows marked in ``rows`` ``(P, b)`` and every output."""
+    w = rows.to(e.dtype)
+    return (e * w[..., None]).sum(dim=(1, 2)) / (w.sum(dim=1) * e.shape[2]).clamp_min(1)
 
 
 def _softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -143,8 +155,9 @@ class ProbeKind:
     expected: str = ""
 
     # -- head ----------------------------------------------------------------------------------------------------
-    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Each probe's mean loss ``(P,)`` of logits ``(P, b, K)`` against targets ``(P or 1, b[, K])``."""
+    def loss(self, logits: torch.Tensor, y: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Each probe's mean loss ``(P,)`` of logits ``(P, b, K)`` against targets ``(P or 1, b[, K])``; ``rows``
+        ``(P, b)`` bool, when given, marks the real rows of a padded batch (folds of different sizes in one fit)."""
         raise NotImplementedError
 
     def activation(self, logits: torch.Tensor) -> torch.Tensor:

@@ -13,14 +13,16 @@ __all__ = ["ProbeSpec", "Split", "ProbeOutcome", "derive_seed", "torch_device"]
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """One probe: head (``hidden`` = 0 → linear), ``dropout``, AdamW ``lr``, ``seed``, and which input slot of the
-    stacked inputs it reads (``input``, e.g. the index of a layer)."""
+    """One probe: head (``hidden`` = 0 → linear), ``dropout``, AdamW ``lr``, ``seed``, which input slot of the
+    stacked inputs it reads (``input``, e.g. the index of a layer) and which *group* of splits it trains and validates
+    on (``group``, e.g. a fold of a cross-validation; :func:`probes.engine.fit_many`)."""
 
     lr: float
     hidden: int
     dropout: float
     seed: int = 0
     input: int = 0
+    group: int = 0
 
     def hparams(self) -> dict:
         return {"lr": float(self.lr), "hidden": int(self.hidden), "dropout": float(self.dropout)}

@@ -50,7 +50,7 @@ from .kinds import ProbeKind, get_kind
 from .spec import ProbeSpec, Split
 from .validation import engine_metric, is_batched
 
-__all__ = ["to_split", "sweep_many", "fit_probe", "sweep", "FittedProbe", "SweepResult"]
+__all__ = ["to_split", "sweep_many", "sweep_groups", "fit_probe", "sweep", "FittedProbe", "SweepResult"]
 
 
 def to_split(kind, data: ProbeData, std: Standardizer) -> Split:
@@ -78,50 +78,68 @@ def _check_pair(kind: ProbeKind, train: ProbeData, valid: ProbeData, val_metric,
 
 def sweep_many(kind, train: Split, valid: Split, *, grid: dict | None = None, seeds: Sequence[int] = (0,),
                standardizers: Sequence[Standardizer], n_out: int, y_valid_track=None,
-               val_metric: Callable | None = None, max_epochs: int = DEFAULTS["max_epochs"],
-               patience: int = DEFAULTS["patience"], batch_size: int = DEFAULTS["batch_size"],
-               weight_decay: float = DEFAULTS["weight_decay"], val_every: int = 1,
-               steps_per_round: int | None = None, max_steps: int | None = None,
-               patience_steps: int | None = None, tie_break: str = "loss",
-               device: str = "cpu", num_threads: int | None = None, max_probes_per_fit: int | None = None,
-               n_classes: int | None = None) -> dict[tuple[int, int], SweepResult]:
+               val_metric: Callable | None = None, **loop) -> dict[tuple[int, int], SweepResult]:
     """Sweep ``grid`` for every input (layer) of ``train.x`` ``(U, N, D)`` and every seed, all probes in one batched
     fit (or several, ``max_probes_per_fit``). Returns ``{(input, seed): SweepResult}``; within a sweep the best
     validation score wins, ties → the earlier grid point. ``standardizers[u]`` is the train standardiser of input
-    ``u`` (already applied to the splits; kept in the fitted probes). On the step schedule (an epoch longer than
-    ``steps_per_round``), ``max_steps`` caps the training and ``patience_steps`` replaces ``patience``."""
+    ``u`` (already applied to the splits; kept in the fitted probes). ``loop``: as :func:`sweep_groups`."""
+    res = sweep_groups(kind, [train], [valid], grid=grid, seeds=seeds, standardizers=[standardizers], n_out=n_out,
+                       y_valid_tracks=[y_valid_track], val_metrics=[val_metric], **loop)
+    return {(u, s): r for (_, u, s), r in res.items()}
+
+
+def sweep_groups(kind, train: Sequence[Split], valid: Sequence[Split], *, grid: dict | None = None,
+                 seeds: Sequence[int] = (0,), standardizers: Sequence[Sequence[Standardizer]], n_out: int,
+                 y_valid_tracks: Sequence | None = None, val_metrics: Sequence[Callable | None] | None = None,
+                 max_epochs: int = DEFAULTS["max_epochs"], patience: int = DEFAULTS["patience"],
+                 batch_size: int = DEFAULTS["batch_size"], weight_decay: float = DEFAULTS["weight_decay"],
+                 val_every: int = 1, steps_per_round: int | None = None, max_steps: int | None = None,
+                 patience_steps: int | None = None, tie_break: str = "loss", device: str = "cpu",
+                 num_threads: int | None = None, max_probes_per_fit: int | None = None,
+                 n_classes: int | None = None) -> dict[tuple[int, int, int], SweepResult]:
+    """:func:`sweep_many` for several *groups* at once (e.g. the folds of a cross-validation): group ``g`` trains on
+    ``train[g]`` and is validated on ``valid[g]`` with ``val_metrics[g]`` (None: the kind's default); every group's
+    probes are more probes of the same fit, each exactly as in a fit of its own group
+    (:func:`probes.engine.fit_many`). The groups need the same inputs ``U`` and the same steps per round. Returns
+    ``{(group, input, seed): SweepResult}``. On the step schedule (an epoch longer than ``steps_per_round``),
+    ``max_steps`` caps the training and ``patience_steps`` replaces ``patience``."""
     t0 = time.perf_counter()
     kind = get_kind(kind)
     points = grid_points(grid)
-    n_inputs = int(train.x.shape[0])
-    specs = [ProbeSpec(lr=float(p["lr"]), hidden=int(p["hidden"]), dropout=float(p["dropout"]), seed=int(s), input=u)
-             for u in range(n_inputs) for s in seeds for p in points]
-    sched = round_schedule(train.n_rows, batch_size, val_every, steps_per_round)
+    n_groups, n_inputs = len(train), int(train[0].x.shape[0])
+    y_valid_tracks = list(y_valid_tracks or [None] * n_groups)
+    val_metrics = list(val_metrics or [None] * n_groups)
+    specs = [ProbeSpec(lr=float(p["lr"]), hidden=int(p["hidden"]), dropout=float(p["dropout"]), seed=int(s), input=u,
+                       group=g)
+             for g in range(n_groups) for u in range(n_inputs) for s in seeds for p in points]
+    scheds = [round_schedule(t.n_rows, batch_size, val_every, steps_per_round) for t in train]
+    sched = scheds[0]
     if patience_steps and sched["unit"] == "step":  # on the step schedule, patience is a number of steps
         patience = max(1, math.ceil(patience_steps / sched["steps_per_round"]))
-    metric = engine_metric(kind, valid, y_valid_track, val_metric)
-    outcomes = fit_many(specs, train, valid, kind=kind, out_dim=n_out, val_metric=metric,
-                        max_epochs=max_rounds(max_epochs, sched, max_steps), patience=patience, batch_size=batch_size,
-                        weight_decay=weight_decay, val_every=val_every, steps_per_round=steps_per_round,
-                        tie_break=tie_break, device=device, num_threads=num_threads,
-                        max_probes_per_fit=max_probes_per_fit)
+    metrics = [engine_metric(kind, v, yt, m) for v, yt, m in zip(valid, y_valid_tracks, val_metrics)]
+    outcomes = fit_many(specs, train, valid, kind=kind, out_dim=n_out, val_metric=metrics,
+                        max_epochs=[max_rounds(max_epochs, sc, max_steps) for sc in scheds], patience=patience,
+                        batch_size=batch_size, weight_decay=weight_decay, val_every=val_every,
+                        steps_per_round=steps_per_round, tie_break=tie_break, device=device,
+                        num_threads=num_threads, max_probes_per_fit=max_probes_per_fit)
     seconds = time.perf_counter() - t0
     loop = dict(batch_size=batch_size, max_epochs=max_epochs, patience=patience, weight_decay=weight_decay,
                 tie_break=tie_break, max_steps=max_steps)
-    results: dict[tuple[int, int], SweepResult] = {}
-    for u in range(n_inputs):
-        for s in seeds:
-            outs = [o for o in outcomes if o.spec.input == u and o.spec.seed == s]
-            best_i = 0
-            for i, o in enumerate(outs):
-                if nan_low(o.val_score) > nan_low(outs[best_i].val_score):
-                    best_i = i
-            pts = [{**o.spec.hparams(), "val_score": float(o.val_score),
-                    "best_epoch": round_epoch(o.best_round, sched) if sched["unit"] == "epoch" else o.best_round}
-                   for o in outs]
-            best = fitted_from(kind, outs[best_i], standardizers[u], sched, int(train.x.shape[2]), n_out,
-                               device=device, num_threads=num_threads, fit_seconds=seconds, **loop)
-            results[(u, int(s))] = SweepResult(best=best, best_index=best_i, points=pts, seconds=seconds)
+    results: dict[tuple[int, int, int], SweepResult] = {}
+    for g, sched in enumerate(scheds):
+        for u in range(n_inputs):
+            for s in seeds:
+                outs = [o for o in outcomes if o.spec.group == g and o.spec.input == u and o.spec.seed == s]
+                best_i = 0
+                for i, o in enumerate(outs):
+                    if nan_low(o.val_score) > nan_low(outs[best_i].val_score):
+                        best_i = i
+                pts = [{**o.spec.hparams(), "val_score": float(o.val_score),
+                        "best_epoch": round_epoch(o.best_round, sched) if sched["unit"] == "epoch" else o.best_round}
+                       for o in outs]
+                best = fitted_from(kind, outs[best_i], standardizers[g][u], sched, int(train[g].x.shape[2]), n_out,
+                                   device=device, num_threads=num_threads, fit_seconds=seconds, **loop)
+                results[(g, u, int(s))] = SweepResult(best=best, best_index=best_i, points=pts, seconds=seconds)
     return results
 
 

@@ -255,3 +255,52 @@ def test_launch_count_of_profiled_steps():
         assert flops["steps"] == 2 * -(-train.x.shape[0] // 32) and flops["profiled_steps"] == 2
         counts[name] = flops["launches"] / 2
     assert 5 <= counts["one"] < counts["sweep"]
+
+
+@pytest.mark.parametrize("kind, make, n_tracks, batch", [("multiclass", clusters, (75, 70), 32),
+                                                         ("multilabel", tags, (64, 60), 32),
+                                                         ("framewise", beat_sequences, (12, 12), 256)])
+def test_folds_in_one_fit_equal_one_fit_per_fold(kind, make, n_tracks, batch):
+    """Two groups (folds) of different sizes in one fit: each probe equals its probe in a fit of its own fold —
+    validation scores, best epochs, histories and test predictions — though one fold's last batch of every epoch
+    is padded to the other's and masked out of its loss. Dropout, two seeds, linear and MLP heads."""
+    from probes.data import Standardizer
+    from probes.training import sweep_groups, sweep_many, to_split
+
+    grid = {"lr": [1e-3, 1e-2], "hidden": [0, 8], "dropout": [0.0, 0.3]}
+    folds = []
+    for f, n in enumerate(n_tracks):
+        train, valid = make(n, 10 + f), make(20, 20 + f)
+        std = Standardizer.fit(get_kind(kind).flat(train)[0])
+        folds.append((to_split(kind, train, std), to_split(kind, valid, std), std))
+    kw = dict(max_epochs=6, patience=3, batch_size=batch)
+    steps = [round_schedule(t.n_rows, batch)["steps_per_round"] for t, _, _ in folds]
+    assert steps[0] == steps[1] and folds[0][0].n_rows != folds[1][0].n_rows   # padded steps do happen
+    n_out = 8 if kind == "multiclass" else int(folds[0][0].y.shape[1])
+    joint = sweep_groups(kind, [t for t, _, _ in folds], [v for _, v, _ in folds], grid=grid, seeds=[1, 2],
+                         standardizers=[[s] for _, _, s in folds], n_out=n_out, **kw)
+    test = make(15, 99)
+    for g, (train, valid, std) in enumerate(folds):
+        alone = sweep_many(kind, train, valid, grid=grid, seeds=[1, 2], standardizers=[std], n_out=n_out, **kw)
+        for seed in (1, 2):
+            a, b = joint[(g, 0, seed)], alone[(0, seed)]
+            assert [p["best_epoch"] for p in a.points] == [p["best_epoch"] for p in b.points]
+            np.testing.assert_allclose([p["val_score"] for p in a.points], [p["val_score"] for p in b.points],
+                                       atol=1e-6)
+            assert a.best_index == b.best_index
+            assert len(a.best.history) == len(b.best.history)
+            pa, pb = a.best.predict(test), b.best.predict(test)
+            for x, y in zip(pa if isinstance(pa, list) else [pa], pb if isinstance(pb, list) else [pb]):
+                np.testing.assert_allclose(x, y, atol=1e-5)
+
+
+def test_groups_of_one_fit_must_share_their_rounds():
+    from probes.engine import fit_many
+    from probes.spec import ProbeSpec, Split
+
+    a, b = tags(40, 1), tags(80, 2)
+    splits = [Split(torch.from_numpy(d.x)[None], torch.from_numpy(d.y), np.arange(len(d.x) + 1)) for d in (a, b)]
+    specs = [ProbeSpec(lr=1e-3, hidden=0, dropout=0.0, group=g) for g in (0, 1)]
+    with pytest.raises(ValueError, match="same number of steps"):
+        fit_many(specs, splits, splits, kind="multilabel", out_dim=5, val_metric=[lambda p: np.zeros(len(p))] * 2,
+                 batch_size=32)
