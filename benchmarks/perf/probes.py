@@ -14,7 +14,9 @@ epoch cap), so every case does a known amount of arithmetic. Printed, in one run
    memory budget) vs one layer — and the peak resident memory of that run (a fresh process);
 4. beat sets end to end (``omar-bench run --model mel``, fresh embedding cache) vs their extraction time: the
    synthesised set (``synth-beats``, 32 tracks, its own split) and a 24-track x 20 s set with 8-fold cross-validation
-   (``beats-gtzan`` layout, rendered once under ``<cache>/perf/beats-24x20``);
+   (``beats-gtzan`` layout, rendered once under ``<cache>/perf/beats-24x20``), the latter twice: one fit per fold
+   (the engine before folds shared fits; ``--separate-folds``) and folds in one fit (the default), with the F-measure
+   of every fold side by side;
 5. each case's FLOP floor, two ways, measured in the same run at the same thread count:
    - *peak*: its floating-point operations (forward and weight-gradient matmuls of every step, validation forwards)
      divided by the machine's matmul rate on the probe's dominant GEMM, (256 × 1024) @ (1024 × 512);
@@ -23,7 +25,11 @@ epoch cap), so every case does a known amount of arithmetic. Printed, in one run
      what remains if every non-matmul cost (optimizer, dropout, losses, data movement, framework) were zero; the
      targets are stated against it.
    For the beat sets (whose probes stop early at data-dependent steps) the engine counts the arithmetic it actually
-   did (:func:`probes.flops.count_flops`), and the peak floor is that count at the machine's matmul rate.
+   did (:func:`probes.flops.count_flops`), and the peak floor is that count at the machine's matmul rate;
+6. per case, the optimizer steps taken, the time per step (the case's probe time over its steps) and the launch
+   count of a step (``torch.profiler`` over 5 steps after 3 warm-up steps: kernels on CUDA, dispatched operators
+   that run a kernel on CPU; :func:`probes.flops.launches`);
+7. issue 19's targets beside the measured figures (the GPU ones only from a CUDA run).
 """
 from __future__ import annotations
 
@@ -298,19 +304,20 @@ def _layers_child(n_layers: int, device: str, epochs: int) -> None:
 
 
 
-def _run_beats(task: str, data: Path, device: str, rate: float) -> dict:
+def _run_beats(task: str, data: Path, device: str, rate: float, joint_folds: bool = True) -> dict:
     from benchmarks.runner import RunOptions, run
     from probes.flops import count_flops
 
     with tempfile.TemporaryDirectory() as tmp, count_flops(profile_steps=PROFILED_STEPS) as flops:
         t = time.perf_counter()
         res = run(RunOptions(model="mel", task=task, data_dir=str(data), cache_dir=tmp, results_dir=tmp,
-                             device=device, progress=False))
+                             device=device, progress=False, joint_folds=joint_folds))
         total = time.perf_counter() - t
     rec = res.records[0]
     probe_s = rec["timings"]["probe_s"]
     return {"task": task, "folds": rec["protocol"]["folds"], "total_s": total, "extract_s": res.extraction_seconds,
             "probe_s": probe_s, "f_measure": rec["metrics"]["f_measure"],
+            "f_measure_folds": [r["metrics"]["f_measure"] for r in rec["runs"]],
             "probe_gflop": (flops["train"] + flops["eval"]) / 1e9,
             "floor_s": (flops["train"] + flops["eval"]) / rate, **_step_figures(flops, probe_s)}
 
@@ -321,7 +328,8 @@ PROFILED_STEPS = 5
 
 def _step_figures(flops: dict, seconds: float) -> dict:
     """Steps, seconds per step (the case's probe time, validation included, over its optimizer steps) and the
-    launch count per step (kernels on CUDA, leaf aten operators on CPU; the profiled steps' mean)."""
+    launch count per step (kernels on CUDA, dispatched operators that run a kernel on CPU; the profiled steps'
+    mean, :func:`probes.flops.launches`)."""
     steps = int(flops["steps"])
     return {"steps": steps, "ms_per_step": 1e3 * seconds / max(steps, 1),
             "launches_per_step": flops["launches"] / flops["profiled_steps"] if flops["profiled_steps"] else None}
@@ -348,16 +356,51 @@ def case_beats(device: str, rate: float) -> dict:
                                   progress=False)}
     out = {}
     for task, data in sets.items():
-        info = _run_beats(task, data, device, rate)
-        label = "synth-beats (32 x 24 s, own split)" if task == "synth-beats" else "24 x 20 s, 8-fold CV"
-        print(f"  {label:36s} end to end (mel): {info['total_s']:6.2f} s = "
-              f"{info['total_s'] / max(info['extract_s'], 1e-9):5.1f}x its extraction ({info['extract_s']:.2f} s); "
-              f"probes {info['probe_s']:.2f} s ({_steps_text(info)}; {info['probe_s'] / info['floor_s']:.1f}x "
-              f"their floor); F-measure {info['f_measure']:.3f}; floor: peak "
-              f"{info['floor_s']:.2f} s ({info['total_s'] / info['floor_s']:.2f}x; {info['probe_gflop']:.0f} GFLOP "
-              f"counted)", flush=True)
-        out[task] = info
+        runs = [("", True)] if task == "synth-beats" else [(" one fit per fold", False), (" folds in one fit", True)]
+        for suffix, joint in runs:
+            info = _run_beats(task, data, device, rate, joint_folds=joint)
+            label = ("synth-beats (32 x 24 s, own split)" if task == "synth-beats" else "24 x 20 s, 8-fold CV") + suffix
+            print(f"  {label:42s} end to end (mel): {info['total_s']:6.2f} s = "
+                  f"{info['total_s'] / max(info['extract_s'], 1e-9):5.1f}x its extraction "
+                  f"({info['extract_s']:.2f} s); probes {info['probe_s']:.2f} s ({_steps_text(info)}; "
+                  f"{info['probe_s'] / info['floor_s']:.1f}x their floor); F-measure {info['f_measure']:.3f}; "
+                  f"floor: peak {info['floor_s']:.2f} s ({info['total_s'] / info['floor_s']:.2f}x; "
+                  f"{info['probe_gflop']:.0f} GFLOP counted)", flush=True)
+            out[task + ("" if joint else "/separate")] = info
+    sep, joint = out["beats-gtzan/separate"], out["beats-gtzan"]
+    print(f"  folds in one fit vs one fit per fold: probes {joint['probe_s'] / sep['probe_s']:.2f}x the time, "
+          f"{joint['steps'] / sep['steps']:.2f}x the steps; F per fold "
+          + " ".join(f"{a:.3f}/{b:.3f}" for a, b in zip(sep["f_measure_folds"], joint["f_measure_folds"])),
+          flush=True)
     return out
+
+
+def print_targets(device: str, info: dict) -> None:
+    """Issue 19's targets beside this run's figures (GPU targets: only measured on CUDA)."""
+    beats, fits = info.get("beats", {}), info
+    rows = []
+    if device == "cuda":
+        if "beats-gtzan" in beats:
+            b = beats["beats-gtzan"]
+            rows.append(("24 x 20 s 8-fold: <= 5 s of probes", f"{b['probe_s']:.1f} s", b["probe_s"] <= 5))
+        for name, b in beats.items():
+            if "/" not in name:
+                ratio = b["probe_s"] / b["floor_s"]
+                rows.append((f"{name}: probes within 10x their FLOP floor", f"{ratio:.1f}x", ratio <= 10))
+        ratio = fits["MLP 512"]["engine_s"] / fits["MLP 512"]["plain_s"]
+        rows.append(("one MLP fit <= 1.3x the plain PyTorch loop", f"{ratio:.2f}x", ratio <= 1.3))
+        rows.append(("GTZAN-size beats <= 60 s end to end", "python -m benchmarks.perf.gtzan_beats --device cuda",
+                     None))
+    else:
+        if "beats-gtzan" in beats:
+            ratio = beats["beats-gtzan"]["probe_s"] / beats["beats-gtzan/separate"]["probe_s"]
+            rows.append(("CPU not slower: folds in one fit vs one fit per fold", f"{ratio:.2f}x", ratio <= 1.0))
+        rows.append(("CPU: GTZAN-size set <= 20 min on 2 cores", "python -m benchmarks.perf.gtzan_beats", None))
+        rows.append(("GPU targets (24 x 20 s <= 5 s, 10x floor, MLP <= 1.3x, GTZAN <= 60 s)",
+                     "need --device cuda", None))
+    print(f"targets ({device}):")
+    for what, value, met in rows:
+        print(f"  {what:70s} {value:24s} {'-' if met is None else 'met' if met else 'NOT met'}")
 
 
 def main(argv=None) -> int:
@@ -397,6 +440,7 @@ def main(argv=None) -> int:
             report[device]["layers"] = case_layers(device, args.layer_epochs, rate, args.layers, args.threads)
         if not args.skip_beats:
             report[device]["beats"] = case_beats(device, rate)
+        print_targets(device, report[device])
     print(json.dumps(report, default=float))
     return 0
 
