@@ -161,14 +161,15 @@ def numeric_metrics(metrics: dict) -> dict:
 
 def build_record(task, prep, model: str, model_info: dict, layer: int, runs: list[dict], *, probe: str, seed: int,
                  grid: dict, seeds: list[int], n_folds: int, schedule: dict | None, skipped: list[dict],
-                 timings: dict) -> dict:
+                 timings: dict, fold_fits: str = "joint") -> dict:
     """The record of one layer of a run (schema: ``notes/CONTRACTS.md``), before :func:`write_record` completes it.
 
     ``task`` / ``prep``: the task and its loaded data (:mod:`benchmarks.tasks`), which state the protocol and the
     dataset; ``runs``: one dict per fold × seed (``metrics``, ``val_score``, ``hyperparameters``, ``sweep``, …);
     ``metrics`` is their mean and ``metrics_std`` their standard deviation (several runs only); numbers a run
     reports that are not plain metrics (lists of excluded tags, …) go to ``notes``. ``skipped``: the files that
-    could not be used, with reasons; ``timings``: what the runner measured.
+    could not be used, with reasons; ``timings``: what the runner measured; ``fold_fits`` ("joint" or "separate",
+    recorded for cross-validated runs): whether folds trained as more probes of shared fits.
     """
     import numpy as np
 
@@ -185,6 +186,8 @@ def build_record(task, prep, model: str, model_info: dict, layer: int, runs: lis
         protocol["cross_validation"] = cv
     if schedule:
         protocol["schedule"] = schedule
+    if n_folds > 1:
+        protocol["fold_fits"] = fold_fits
     return {
         "model": model, "model_info": model_info, "task": task.name, "layer": layer,
         "probe": probe, "seed": seed,

@@ -369,6 +369,7 @@ def run(opts: RunOptions) -> RunResult:
     for layer in layers:
         record = build_record(task, usable, encoder.name, encoder.info(), layer, runs[layer], probe=opts.probe,
                               seed=opts.seed, grid=grid, seeds=seeds, n_folds=len(folds), schedule=schedule,
+                              fold_fits="joint" if opts.joint_folds else "separate",
                               skipped=ext.skipped,
                               timings=_timings(encoder, opts, ext, probe_seconds / max(1, len(layers)), t_start))
         record.update(_sidecar(opts.results_dir or default_results_dir(), record, track_runs[layer]))

@@ -34,6 +34,7 @@ epoch cap), so every case does a known amount of arithmetic. Printed, in one run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -143,9 +144,11 @@ def fit_flops(points: list[dict], epochs: int, n_train: int = N_TRAIN, n_valid: 
 # ---------------------------------------------------------------------------------------------------------------
 # the plain reference
 # ---------------------------------------------------------------------------------------------------------------
-def plain_fit(x_tr, y_tr, x_va, y_va, *, hidden, dropout, lr, epochs, device) -> float:
+def plain_fit(x_tr, y_tr, x_va, y_va, *, hidden, dropout, lr, epochs, device, profile: dict | None = None) -> float:
     """The same math as one engine fit, in a plain PyTorch loop: standardised inputs, nn.Linear head(s), AdamW,
-    randperm batches, per-epoch validation (chunked forward + the same batched PR-AUC) and a best-weights copy."""
+    randperm batches, per-epoch validation (chunked forward + the same batched PR-AUC) and a best-weights copy.
+    ``profile``: a dict that receives the launch count of steps 4-8 (:func:`probes.flops.launches`; the timing is then
+    meaningless)."""
     from probes import batched_metrics as bm
     from probes.data import Standardizer
     from probes.optim import make_adamw
@@ -168,11 +171,20 @@ def plain_fit(x_tr, y_tr, x_va, y_va, *, hidden, dropout, lr, epochs, device) ->
         net.train()
         perm = torch.randperm(len(xt), generator=g).to(device)
         for i in range(0, len(xt), BATCH):
-            idx = perm[i:i + BATCH]
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt[idx]), yt[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            step = i // BATCH
+            prof = _profiler(device) if profile is not None and 3 <= step < 3 + PROFILED_STEPS else None
+            with prof or contextlib.nullcontext():
+                idx = perm[i:i + BATCH]
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt[idx]), yt[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                _sync(torch.device(device))
+            if prof is not None:
+                from probes.flops import launches
+
+                profile["launches"] = profile.get("launches", 0) + launches(prof.events(), device.startswith("cuda"))
+                profile["steps"] = profile.get("steps", 0) + 1
         net.eval()
         with torch.no_grad():
             probs = torch.cat([torch.sigmoid(net(xv[i:i + 8192])) for i in range(0, len(xv), 8192)])
@@ -182,6 +194,12 @@ def plain_fit(x_tr, y_tr, x_va, y_va, *, hidden, dropout, lr, epochs, device) ->
     net.load_state_dict(best_state)
     _sync(torch.device(device))
     return time.perf_counter() - t0
+
+
+def _profiler(device: str):
+    from torch.profiler import ProfilerActivity, profile
+
+    return profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.startswith("cuda") else []))
 
 
 def engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device,
@@ -224,13 +242,18 @@ def case_fits(device: str, epochs: int, rate: float, x_tr, y_tr, x_va, y_va, rep
                                 device=device) for _ in range(repeats))
         runs = [engine_sweep(x_tr, y_tr, x_va, y_va, grid, epochs, device) for _ in range(repeats)]
         t_eng = min(r[0] for r in runs)
+        plain_prof: dict = {}
+        plain_fit(x_tr, y_tr, x_va, y_va, hidden=hidden, dropout=0.2, lr=1e-3, epochs=1, device=device,
+                  profile=plain_prof)
         floor, gfloor = fit_flops(grid_points(grid), epochs) / rate, gemm_floor(grid_points(grid), epochs, dev)
         out[name] = {"engine_s": t_eng, "plain_s": t_plain, "floor_s": floor, "gemm_floor_s": gfloor,
                      **_step_figures({**runs[0][2], "launches": 0, "profiled_steps": 0}, t_eng),
-                     "launches_per_step": launches_per_step(x_tr, y_tr, x_va, y_va, grid, device)}
+                     "launches_per_step": launches_per_step(x_tr, y_tr, x_va, y_va, grid, device),
+                     "plain_launches_per_step": plain_prof["launches"] / plain_prof["steps"]}
         print(f"  one {name} fit, {epochs} epochs:  engine {t_eng:6.2f} s   plain loop {t_plain:6.2f} s   "
               f"ratio {t_eng / t_plain:4.2f}x   floor: peak {floor:5.2f} s ({t_eng / floor:4.2f}x), "
-              f"GEMM {gfloor:5.2f} s ({t_eng / gfloor:4.2f}x)   {_steps_text(out[name])}", flush=True)
+              f"GEMM {gfloor:5.2f} s ({t_eng / gfloor:4.2f}x)   {_steps_text(out[name])} "
+              f"(plain loop: {out[name]['plain_launches_per_step']:.0f})", flush=True)
     runs = [engine_sweep(x_tr, y_tr, x_va, y_va, GRID, epochs, device) for _ in range(repeats)]
     t_sweep = min(r[0] for r in runs)
     floor, gfloor = fit_flops(grid_points(GRID), epochs) / rate, gemm_floor(grid_points(GRID), epochs, dev)

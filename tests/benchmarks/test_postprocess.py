@@ -53,7 +53,7 @@ def test_beat_run_with_postprocess_workers_equals_the_inline_run(tmp_path, capsy
         (rec,) = load_records(tmp_path / f"r{workers}")
         records[workers] = rec
     inline, workers = records["0"], records["1"]
-    assert inline["protocol"]["folds"] == 8
+    assert inline["protocol"]["folds"] == 8 and inline["protocol"]["fold_fits"] == "joint"
     assert [r["metrics"] for r in inline["runs"]] == [r["metrics"] for r in workers["runs"]]
     assert inline["metrics"] == workers["metrics"]
     assert inline["tracks"] == workers["tracks"]   # the per-track sidecar: same content, same digest

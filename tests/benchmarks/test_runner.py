@@ -258,3 +258,23 @@ def test_frame_schedule_option_sets_the_step_schedule_and_the_record_states_it(t
     assert "2 optimizer steps" in rec["protocol"]["schedule"]["validate_every"]
     assert cli(["run", "--model", "mel", "--task", "beats", "--data-dir", str(beats), "--frame-schedule", "2,x"]) == 2
     assert "--frame-schedule '2,x': expected three positive step counts" in capsys.readouterr().err
+
+
+def test_folds_in_one_fit_and_separate_folds_give_the_same_record(tmp_path, capsys):
+    """An 8-fold beat run with its folds as more probes of one fit (the default) and with --separate-folds: the
+    record says which, and every fold's metrics agree (each probe trains exactly as alone; float rounding aside)."""
+    root = write_beats(tmp_path / "beats", n_tracks=8, seconds=6.0)
+    recs = {}
+    for name, extra in (("joint", []), ("separate", ["--separate-folds"])):
+        rc = cli(["run", "--model", "mel", "--task", "beats", "--data-dir", str(root), "--cache-dir",
+                  str(tmp_path / "c"), "--results-dir", str(tmp_path / name), "--probe", "linear", "--max-epochs", "3",
+                  "--quiet", *extra])
+        assert rc == 0, capsys.readouterr().err[-2000:]
+        (recs[name],) = load_records(tmp_path / name)
+    assert recs["joint"]["protocol"]["fold_fits"] == "joint"
+    assert recs["separate"]["protocol"]["fold_fits"] == "separate"
+    assert len(recs["joint"]["runs"]) == 8
+    for a, b in zip(recs["joint"]["runs"], recs["separate"]["runs"]):
+        assert a["fold"] == b["fold"] and a["chosen"]["best_epoch"] == b["chosen"]["best_epoch"]
+        assert a["val_score"] == pytest.approx(b["val_score"], abs=1e-6)
+        assert a["metrics"] == pytest.approx(b["metrics"], abs=1e-6)
