@@ -1,5 +1,5 @@
-"""``omar-bench run``: one model on one task → one result record per requested layer. (A little over 400 lines:
-the run's named stages read in order here; each stage's work lives in its own module.)
+"""``omar-bench run``: one model on one task → one result record per requested layer. The run's named stages read
+in order here; each stage's work lives in its own module.
 
 Named stages, each one step:
 
@@ -11,9 +11,10 @@ Named stages, each one step:
 4. **consolidate** the usable files' entries into a per-layer index (:mod:`.arrays`; the entries stay the only copy
    of the vectors; built once, reused by later runs; a damaged cache entry, found then or while the probes read it,
    is reported, deleted and recomputed);
-5. **probe**: for every fold, one batched sweep trains the protocol's grid for every layer and seed at once
-   (:func:`probes.layers.sweep_layers`, chunked to the memory budget), and the best validation point of each
-   (layer, seed) is scored on the test split (:meth:`Task.evaluate`);
+5. **probe** (:mod:`.probing`): batched sweeps train the protocol's grid for every layer, seed and fold at once
+   (:func:`probes.layers.sweep_folds`, chunked to the memory budget; the folds share fits where their schedules
+   allow), and the best validation point of each (fold, layer, seed) is scored on the test split
+   (:meth:`Task.evaluate`; frame tasks decode in worker processes with ``--postprocess-workers``);
 6. **record** one JSON record per layer (:mod:`.records`).
 
 Bad audio: files that cannot be decoded are skipped, listed in the record (``dataset.skipped_files``) and counted.
@@ -37,7 +38,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from probes.kinds import FRAME_SCHEDULE, StepSchedule
@@ -51,7 +51,8 @@ from .errors import UsageError
 from .extract import Extraction, extract, uses_autocast
 from .devices import check_device, device_name
 from .memory import peak_memory_mb, reset_peak_memory
-from .postprocess import PostProcessor, default_postprocess_workers
+from .postprocess import default_postprocess_workers
+from .probing import probe_stage
 from .records import build_record, write_record
 from .tasks import Prepared, Task, get_task
 from omar_rq.errors import UserError
@@ -242,8 +243,7 @@ def consolidate_healing(encoder: Encoder, prep: Prepared, ext: Extraction, layer
 
 def run(opts: RunOptions) -> RunResult:
     """Run ``opts.model`` on ``opts.task`` (see module docstring); write and return the records."""
-    from probes.grid import grid_for, grid_points
-    from probes.validation import batched
+    from probes.grid import grid_for
 
     t_start = time.perf_counter()
     task = get_task(opts.task)
@@ -298,71 +298,11 @@ def run(opts: RunOptions) -> RunResult:
         for k, v in step.fit_kwargs().items():
             fit_kwargs.setdefault(k, v)
         schedule = step.describe(fit_kwargs)
-    runs: dict[int, list[dict]] = {layer: [] for layer in layers}
-    n_out = task.n_outputs(usable)
-    bar = tqdm(total=len(layers) * len(folds), desc=f"probe sweeps ({len(grid_points(grid))} points x "
-                                                    f"{len(seeds)} seed(s))", unit="layer-fold",
-               disable=not opts.progress, leave=False)
-    from probes.layers import LayerInputs, sweep_folds
-
-    track_runs: dict[int, list] = {layer: [] for layer in layers}   # per-track arrays for the sidecar
-    pending: list[tuple] = []
-    post = PostProcessor(default_postprocess_workers(opts.device) if opts.postprocess_workers is None
-                         else opts.postprocess_workers)
-    with post:
-        fold_ids, fold_counts, fold_inputs, fold_metrics = [], [], [], []
-        for fold in folds:
-            part = {"train": fold.train, "valid": fold.valid, "test": fold.test}
-            ids = {s: [e.id for e in exs] for s, exs in part.items()}
-            counts = {s: arrays.counts(ids[s]) for s in part}
-            targets = {s: task.targets(usable, part[s], counts[s], encoder.eps) for s in ("train", "valid")}
-            metric = task.val_metric(usable, fold.valid, counts["valid"], encoder.eps)
-            if metric is not None and task.validation.lower_is_better:
-                metric = (lambda m: lambda probs: -np.asarray(m(probs)))(metric)
-            fold_ids.append(ids)
-            fold_counts.append(counts)
-            fold_metrics.append(None if metric is None else batched(metric))
-            fold_inputs.append((targets, ids))
-        submitted: dict[tuple[int, int, int], tuple] = {}
-        test_rows: dict[tuple[int, int], object] = {}
-
-        def start_test(f: int, layer: int, seed: int, res) -> None:
-            """Score a chosen probe on its fold's test tracks; the decoding runs in a worker (when there are any)
-            while the next fit trains (benchmarks.postprocess)."""
-            if (f, layer) not in test_rows:
-                test_rows[(f, layer)] = task.probe_data(usable, folds[f].test,
-                                                        arrays.take(layer, fold_ids[f]["test"]),
-                                                        fold_counts[f]["test"], encoder.eps)
-            submitted[(f, layer, seed)] = (res, post.submit(task, usable, res.best, test_rows[(f, layer)],
-                                                            folds[f].test, encoder.eps))
-            if all((f, layer, s) in submitted for s in seeds):
-                del test_rows[(f, layer)]
-
-        for dim, same_width in _by_width(layers, arrays).items():   # layers of one width train together
-            inputs = [LayerInputs(layers=same_width, rows=_reader(arrays, ids),
-                                  y={s: t[0] for s, t in targets.items()},
-                                  segments={s: t[1] for s, t in targets.items()}, dim=dim)
-                      for targets, ids in fold_inputs]
-            # the folds train as more probes of the same fits where their schedules and the memory budget allow
-            sweep_folds(task.kind, inputs, grid=grid, seeds=seeds, n_out=n_out, val_metrics=fold_metrics,
-                        device=opts.device, progress=bar.update, joint=opts.joint_folds, on_result=start_test,
-                        **fit_kwargs)
-        for fold_index, fold in enumerate(folds):   # in fold, layer, seed order, whatever order the fits took
-            for layer in layers:
-                for seed in seeds:
-                    res, future = submitted[(fold_index, layer, seed)]
-                    pending.append((layer, fold_index, fold, seed, fold_ids[fold_index]["test"], res, future))
-        bar.close()
-        natural = task.validation.oriented  # oriented() is its own inverse (a sign flip)
-        for layer, fold_index, fold, seed, test_ids, res, future in pending:   # in submission order
-            metrics = future.result()
-            track_runs[layer].append((fold_index, seed, test_ids, metrics.pop("_tracks", None)))
-            runs[layer].append({
-                "fold": fold.name, "seed": seed, "n_train": len(fold.train), "n_valid": len(fold.valid),
-                "n_test": len(fold.test), "chosen": {**res.chosen, "val_score": natural(res.chosen["val_score"])},
-                "val_score": natural(float(res.best.val_score)), "metrics": metrics,
-                "hyperparameters": res.best.hparams,
-                "sweep": [{**p, "val_score": natural(p["val_score"])} for p in res.points]})
+    workers = default_postprocess_workers(opts.device) if opts.postprocess_workers is None \
+        else opts.postprocess_workers
+    runs, track_runs = probe_stage(task, usable, arrays, folds, layers, eps=encoder.eps, grid=grid, seeds=seeds,
+                                   fit_kwargs=fit_kwargs, device=opts.device, joint_folds=opts.joint_folds,
+                                   postprocess_workers=workers, progress=opts.progress)
     probe_seconds = time.perf_counter() - t_probe
 
     records, paths = [], []
@@ -402,20 +342,6 @@ def _sidecar(results_dir, record: dict, track_runs: list) -> dict:
 
 
 
-
-
-def _by_width(layers: list[int], arrays) -> dict[int, list[int]]:
-    """The layers grouped by vector size, in layer order (an encoder's list output may differ in width per layer;
-    one batched fit stacks layers of one width)."""
-    groups: dict[int, list[int]] = {}
-    for layer in layers:
-        groups.setdefault(arrays.dim(layer), []).append(layer)
-    return groups
-
-
-def _reader(arrays: LayerArrays, ids: dict):
-    """``rows(layer, split)`` of one fold's examples (``ids[split]``), read through the layer index."""
-    return lambda layer, split: arrays.take(layer, ids[split])
 
 
 def _timings(encoder: Encoder, opts: RunOptions, ext: Extraction, probe_s: float, t_start: float) -> dict:

@@ -1,7 +1,7 @@
 """The batched probe engine: many probes trained at once, driven by one Lightning ``Trainer.fit``.
 
-(About 440 lines, on purpose: the LightningModule's training step, bulk validation, per-probe early stopping and
-retirement are one mechanism whose invariants — see below — are easier to check in one place; the bank, optimizer,
+(About 530 lines, on purpose: the LightningModule's training step, groups, bulk validation, per-probe early stopping
+and retirement are one mechanism whose invariants — see below — are easier to check in one place; the bank, optimizer,
 FLOP counts and specs are their own modules.)
 
 A *probe* (:class:`ProbeSpec`) is a head (linear or one-hidden-layer MLP, :mod:`probes.bank`) with its learning
@@ -28,6 +28,11 @@ How (and why it equals fitting each probe alone)
 - **Validation in bulk.** After each round every live probe scores the whole validation split in one pass
   (``(P, N_valid, K)`` probabilities), and the metric is computed for all probes together (:mod:`probes.batched_metrics`
   or a task's batched metric); the validation loss (the training loss on the validation rows) breaks ties.
+- **Groups.** The probes may belong to several *groups* (the folds of a cross-validation), each with its own
+  training and validation split and metric (``fit_many``'s lists). A probe's batches and dropout masks come from
+  generators of its (group, seed), drawn at its group's batch size; a group whose batch is shorter in a step (the
+  end of its data epoch) is padded to the longest and its padding rows are masked out of its loss. Validation
+  scores each group's probes on that group's split. So a probe trains as in a fit of its group alone.
 - **Early stopping per probe.** Each probe keeps its own best score, best round and best weights (copied on
   improvement) and its own patience counter. A probe whose patience runs out is *retired*: its best weights leave
   the bank and the bank shrinks (parameters and AdamW state sliced in place), so the remaining rounds cost only what the
