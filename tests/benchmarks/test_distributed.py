@@ -72,14 +72,14 @@ def test_a_killed_two_process_run_resumes(tmp_path, nsynth):
                             start_new_session=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(_entries(cache)) >= 20:
+        if len(_entries(cache)) >= 5:      # kill early: both ranks write 120 small entries within a second or so
             break
-        time.sleep(0.05)
+        time.sleep(0.005)
     assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
     os.killpg(proc.pid, signal.SIGKILL)                            # every rank, mid-extraction
     proc.wait()
     written = _entries(cache)
-    assert 20 <= len(written) < 120
+    assert 5 <= len(written) < 120
     for p in written:                                              # nothing half-written is an entry
         with np.load(p) as z:
             assert z["layer_1"].shape[0] >= 1
