@@ -238,13 +238,18 @@ class BatchedProbes(L.LightningModule):
                 slots = [(s.group * n_u + self.inputs.index(s.input)) * n_s + self.seeds.index(s.seed) for s in sp]
                 seeds = [s.group * n_s + self.seeds.index(s.seed) for s in sp]
                 rates = self._rates[k]
-                drop = [0 if s.dropout <= 0 else 1 + rates.index(s.dropout) * n_gs + seeds[j]
+                drop = [(0 if s.dropout <= 0 else 1 + rates.index(s.dropout)) * n_gs + seeds[j]
                         for j, s in enumerate(sp)]
                 t = lambda v: torch.tensor(v, dtype=torch.long, device=self.device)  # noqa: E731
-                out.append({"slot": slots[0] if len(set(slots)) == 1 else None,
+                table = [0.0] + list(rates)   # the dropout table's rates (0 first: keeps everything)
+                out.append({"thr": torch.tensor([dropout_threshold(r) for r in table], dtype=torch.int16,
+                                                device=self.device)[:, None, None, None],
+                            "scale": torch.tensor([1.0 / (1.0 - applied_dropout(r)) for r in table],
+                                                  device=self.device)[:, None, None, None],
+                            "slot": slots[0] if len(set(slots)) == 1 else None,
                             "slots": None if len(set(slots)) <= 1 else t(slots),
                             "seed_idx": None if n_gs == 1 else t(seeds),
-                            "drop_idx": None if not any(drop) else t(drop),
+                            "drop_idx": None if not any(s.dropout > 0 for s in sp) else t(drop),
                             "inputs": sorted(set(s.input for s in sp))})
             self.__dict__["_meta"] = out
         return self.__dict__["_meta"]
@@ -272,14 +277,12 @@ class BatchedProbes(L.LightningModule):
         if w not in cache:
             n_s = len(self.seeds)
             draws = [uniform16(sizes[j // n_s], w, g) for j, g in enumerate(self._drop_gens[w])]
-            cache[w] = torch.stack([d if d.shape[0] == b else _pad_rows(d, b, 0, dim=0) for d in draws])  # (G·S, b, W)
+            draws = [d if d.shape[0] == b else _pad_rows(d, b, 0, dim=0) for d in draws]
+            cache[w] = draws[0][None] if len(draws) == 1 else torch.stack(draws)            # (G·S, b, W) int16
         key = (w, tuple(self._rates[k]))
-        if key not in cache:
-            u = cache[w]
-            rows = [torch.ones(1, b, w, device=self.device)]
-            rows += [(u >= dropout_threshold(r)).to(torch.float32).mul_(1.0 / (1.0 - applied_dropout(r)))
-                     for r in self._rates[k]]
-            cache[key] = torch.cat(rows)                                       # (1 + R * S, b, W)
+        if key not in cache:   # per rate (0 first: keeps everything) and draw: the scale, or 0 where it drops
+            table = torch.where(cache[w][None] >= meta["thr"], meta["scale"], 0.0)
+            cache[key] = table.reshape(-1, b, w)                               # ((1 + R) * G·S, b, W)
         return cache[key].index_select(0, meta["drop_idx"])
 
     # -- training ----------------------------------------------------------------------------------------------
@@ -313,8 +316,9 @@ class BatchedProbes(L.LightningModule):
                 continue
             meta = self._bank_meta()[k]
             # one copy per bank (a stride-0 batch slows the weight-gradient matmul)
-            x = x_step[meta["slot"]].expand(bank.n, b, -1).contiguous() if meta["slot"] is not None else \
-                x_step.index_select(0, meta["slots"])
+            slot = meta["slot"]
+            x = x_step.index_select(0, meta["slots"]) if slot is None else x_step[slot:slot + 1] if bank.n == 1 \
+                else x_step[slot].expand(bank.n, b, -1).contiguous()
             logits = bank(x, self._scales(cache, k, sizes))
             add_flops("train", bank, b)
             y = y_step if meta["seed_idx"] is None else y_step.index_select(0, meta["seed_idx"])
