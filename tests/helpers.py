@@ -114,3 +114,13 @@ class PidTask:
         import os
 
         return {"pid": os.getpid(), "sum": float(sum(float(a.sum()) for a in acts)), "n": len(examples)}
+
+
+def tree_digests(root) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file under ``root`` (a rendered set's bytes, for determinism checks)."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(root)
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}

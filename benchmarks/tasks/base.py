@@ -54,8 +54,8 @@ from probes.data import ProbeData
 from probes.kinds import ProbeKind, get_kind
 from omar_rq.errors import UserError
 
-__all__ = ["Metric", "Fold", "Prepared", "Task", "ClipTask", "SingleLabelTask", "FrameTask", "TooFewTracks", "EmptySplit",
-           "row_segments", "TaskOption"]
+__all__ = ["Metric", "ACCURACY", "Fold", "Prepared", "Task", "ClipTask", "SingleLabelTask", "FrameTask",
+           "TooFewTracks", "EmptySplit", "row_segments", "TaskOption"]
 
 
 class TooFewTracks(UserError, ValueError):
@@ -80,6 +80,10 @@ class Metric:
 
     def describe(self) -> dict:
         return {"name": self.key, "lower_is_better": self.lower_is_better}
+
+
+#: The single-label tasks' metric (primary and validation): the fraction of test tracks whose argmax is the label.
+ACCURACY = Metric("accuracy", "acc.")
 
 
 @dataclass(frozen=True)

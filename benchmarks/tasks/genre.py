@@ -18,14 +18,13 @@ from benchmarks.datasets.gtzan import GENRES
 from benchmarks.extract import Frontend
 from probes.kinds import MULTICLASS
 
-from .base import Metric, Prepared, SingleLabelTask, TaskOption
+from .base import ACCURACY, Prepared, SingleLabelTask, TaskOption
 
 LAYOUT = ("genres/<genre>/<genre>.<nnnnn>.<wav|au> (or genres_original/, Data/genres_original/) and, for the "
           "fault-filtered split, train_filtered.txt / valid_filtered.txt / test_filtered.txt in the folder, "
           "split/ or --split-dir")
 SPLITS = {"filtered": "fault-filtered split (Kereliuk et al. 2015; 443 / 197 / 290)",
           "cv10": "10-fold cross-validation over all clips, stratified by genre (HEAR, X-ARES)"}
-ACCURACY = Metric("accuracy", "acc.")
 OPTIONS = (TaskOption("split", "GTZAN split (default filtered: the fault-filtered lists; cv10: 10 folds over every "
                                "clip, as HEAR and X-ARES)", choices=tuple(SPLITS)),
            TaskOption("split_dir", "GTZAN: folder with train_filtered.txt, valid_filtered.txt, test_filtered.txt"))

@@ -13,11 +13,10 @@ from benchmarks.datasets.medley_solos import INSTRUMENTS
 from benchmarks.extract import Frontend
 from probes.kinds import MULTICLASS
 
-from .base import Metric, Prepared, SingleLabelTask
+from .base import ACCURACY, Prepared, SingleLabelTask
 
 LAYOUT = ("Medley-solos-DB_metadata.csv (subset, instrument, instrument_id, song_id, uuid4) at the folder or in "
           "annotation/, and the audio Medley-solos-DB_<subset>-<instrument_id>_<uuid4>.wav anywhere under it")
-ACCURACY = Metric("accuracy", "acc.")
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,10 @@ from probes.metrics import classification_metrics, pitch_metrics
 
 from probes.kinds import MULTICLASS
 
-from .base import ClipTask, Metric, Prepared, TaskOption
+from .base import ACCURACY, ClipTask, Prepared, TaskOption
 
 LAYOUT = ("nsynth-train/, nsynth-valid/, nsynth-test/, each with examples.json (keyed by note_str) and "
           "audio/<note_str>.wav (16 kHz, 4 s)")
-ACCURACY = Metric("accuracy", "acc.")
 OPTIONS = (TaskOption("train_subset", "NSynth: stratified subset of N training notes (seeded by --seed), recorded in "
                                       "the result", int),)
 

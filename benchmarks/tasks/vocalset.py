@@ -20,11 +20,10 @@ from benchmarks.datasets.vocalset import SINGERS, TECHNIQUES
 from benchmarks.extract import Frontend
 from probes.kinds import MULTICLASS
 
-from .base import Metric, Prepared, SingleLabelTask
+from .base import ACCURACY, Prepared, SingleLabelTask
 
 LAYOUT = ("FULL/<singer>/<context>/<technique>/<short singer>_<context>_<technique>_<vowel>.wav (VocalSet11.zip), "
           "singers female1-female9 and male1-male11")
-ACCURACY = Metric("accuracy", "acc.")
 CLASSES = {"singer": SINGERS, "technique": TECHNIQUES}
 SPLITS = {"singer": "every singer's files shuffled (seeded) into train / valid / test",
           "technique": "test singers f2, f8, m3, m5, m10 (MARBLE v1); a seeded share of the others' files valid"}

@@ -15,6 +15,8 @@ from benchmarks.datasets import DatasetLayoutError, load_emomusic
 from benchmarks.datasets.emomusic import artist_split, normalise_artist, parse_minsec, zscore_targets
 from benchmarks.synth import emomusic as synth_emo
 
+from helpers import tree_digests
+
 INFO_HEADER = ("song_id,file_name,Artist,Song title,start of the segment (min.sec),end of the segment (min.sec),Genre,"
                "Mediaeval 2013 set")
 
@@ -124,15 +126,10 @@ def test_annotations_subfolder_and_wav_copies(tmp_path):
 TINY = {"clip_seconds": 1.0, "n_development": 20, "n_evaluation": 5}
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_synth_round_trip_and_determinism(tmp_path):
     synth_emo.render(tmp_path / "a", dict(TINY))
     synth_emo.render(tmp_path / "b", dict(TINY))
-    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    assert tree_digests(tmp_path / "a") == tree_digests(tmp_path / "b")
     songs = synth_emo.plan({**synth_emo.DEFAULTS, **TINY})
     ix = load_emomusic(tmp_path / "a")
     want = {"test": 5}

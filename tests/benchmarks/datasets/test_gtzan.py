@@ -1,7 +1,6 @@
 """The GTZAN reader (fault-filtered lists, cv10, layout variants, errors) and the synthesised GTZAN set."""
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 import json
@@ -12,7 +11,7 @@ import pytest
 import soundfile as sf
 
 import learnability
-from helpers import shared_or_skip
+from helpers import shared_or_skip, tree_digests
 from benchmarks.datasets import DatasetLayoutError, find_gtzan_audio, load_gtzan
 from benchmarks.datasets.gtzan import FILTERED_SIZES, GENRES, read_split_list
 from benchmarks.synth import gtzan as synth_gtzan
@@ -124,15 +123,10 @@ TINY = {"clip_seconds": 1.0, "train_per_genre": 2, "valid_per_genre": 1, "test_p
         "unlisted_per_genre": 1}
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_synth_round_trip_and_determinism(tmp_path):
     synth_gtzan.render(tmp_path / "a", dict(TINY))
     synth_gtzan.render(tmp_path / "b", dict(TINY))
-    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    assert tree_digests(tmp_path / "a") == tree_digests(tmp_path / "b")
     assert synth_gtzan.n_items({**synth_gtzan.DEFAULTS, **TINY}) == 50 == len(list((tmp_path / "a").rglob("*.wav")))
     ix = load_gtzan(tmp_path / "a")
     assert ix.counts() == {"train": 20, "valid": 10, "test": 10}

@@ -2,7 +2,6 @@
 Medley-solos-DB set."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import learnability
 from benchmarks.datasets import DatasetLayoutError, load_medley_solos
 from benchmarks.datasets.medley_solos import INSTRUMENTS, METADATA, audio_name
 from benchmarks.synth import medley as synth_medley
+
+from helpers import tree_digests
 
 ROWS = [("training", 0, 10, "0a1b"), ("training", 0, 10, "0a1c"), ("training", 4, 11, "0a1d"),
         ("validation", 3, 12, "0a1e"), ("test", 7, 13, "0a1f"), ("test", 2, 14, "0a20"), ("test", 4, 11, "0a21")]
@@ -68,15 +69,10 @@ def test_errors_name_the_file(tmp_path):
 TINY = {"clip_samples": 8192, "songs_per_subset": {"training": 2, "validation": 1, "test": 1}, "clips_per_song": 2}
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_synth_round_trip_and_determinism(tmp_path):
     synth_medley.render(tmp_path / "a", dict(TINY))
     synth_medley.render(tmp_path / "b", dict(TINY))
-    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    assert tree_digests(tmp_path / "a") == tree_digests(tmp_path / "b")
     ix = load_medley_solos(tmp_path / "a")
     assert ix.counts() == {"train": 32, "valid": 16, "test": 16} == {
         k: v * len(INSTRUMENTS) * 2 for k, v in (("train", 2), ("valid", 1), ("test", 1))}

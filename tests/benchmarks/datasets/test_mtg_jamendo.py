@@ -2,7 +2,6 @@
 without positives excluded and reported) and the synthesised MTG-Jamendo set."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import learnability
 from benchmarks.datasets import DatasetLayoutError, load_mtg_jamendo
 from benchmarks.datasets.mtg_jamendo import read_split_tsv
 from benchmarks.synth import jamendo as synth_jamendo
+
+from helpers import tree_digests
 
 HEADER = "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS"
 ROWS = {  # split -> [(numeric id, tags)]
@@ -93,15 +94,10 @@ def test_errors_name_the_file(tmp_path):
 TINY = {"clip_samples": 16000, "n_clips": 24}
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_synth_round_trip_and_determinism(tmp_path):
     synth_jamendo.render(tmp_path / "a", dict(TINY))
     synth_jamendo.render(tmp_path / "b", dict(TINY))
-    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    assert tree_digests(tmp_path / "a") == tree_digests(tmp_path / "b")
     tsv = tmp_path / "a" / "data" / "splits" / "split-0" / "autotagging_top50tags-train.tsv"
     assert tsv.read_bytes().count(b"\r\n") == len(tsv.read_bytes().splitlines())   # CRLF throughout
     tracks = synth_jamendo.plan({**synth_jamendo.DEFAULTS, **TINY})

@@ -2,7 +2,6 @@
 splits) and the synthesised VocalSet set."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -15,6 +14,8 @@ import learnability
 from benchmarks.datasets import DatasetLayoutError, load_vocalset
 from benchmarks.datasets.vocalset import SINGERS, TECHNIQUES, normalise_technique, short_singer
 from benchmarks.synth import vocalset as synth_vocalset
+
+from helpers import tree_digests
 
 
 def _wav(path: Path, value: float = 0.0) -> None:
@@ -123,15 +124,10 @@ def test_errors(tmp_path):
 TINY = {"clip_seconds": 0.5}
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_synth_round_trip_and_determinism(tmp_path):
     synth_vocalset.render(tmp_path / "a", dict(TINY))
     synth_vocalset.render(tmp_path / "b", dict(TINY))
-    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    assert tree_digests(tmp_path / "a") == tree_digests(tmp_path / "b")
     assert len(list((tmp_path / "a").rglob("*.wav"))) == synth_vocalset.n_items(synth_vocalset.DEFAULTS) + 1
     tech = load_vocalset(tmp_path / "a", "technique")
     assert tech.counts() == {"train": 130, "valid": 20, "test": 50}
