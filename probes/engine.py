@@ -227,16 +227,21 @@ class BatchedProbes(L.LightningModule):
 
     # -- per-bank index tensors ------------------------------------------------------------------------------------
     def _bank_meta(self) -> list[dict]:
-        """Per bank: ``slots`` ((group * U + input_pos) * S + seed_pos per probe, or None when all probes share one
-        slot, given as ``slot``), ``seed_idx`` (group * S + seed_pos: the probe's row of the step's targets; None
-        with one group and one seed), ``drop_idx`` (row of the dropout table per probe, None when no probe drops)."""
+        """Per bank: ``slots`` ((live group pos * U + input_pos) * S + seed_pos per probe, or None when all probes
+        share one slot, given as ``slot``), ``seed_idx`` (live group pos * S + seed_pos: the probe's row of the step's
+        targets; None with one live group and one seed), ``drop_idx`` (row of the dropout table per probe, None when
+        no probe drops). Only the groups that still have live probes are gathered (:meth:`live_groups`)."""
         if self.__dict__["_meta"] is None:
-            n_s, n_u, n_gs = len(self.seeds), len(self.inputs), self.n_groups * len(self.seeds)
+            live = sorted({self.specs[i].group for ids in self.members for i in ids})
+            self.__dict__["_live"] = live
+            pos = {g: j for j, g in enumerate(live)}
+            n_s, n_u, n_gs = len(self.seeds), len(self.inputs), len(live) * len(self.seeds)
             out = []
             for k, ids in enumerate(self.members):
                 sp = [self.specs[i] for i in ids]
-                slots = [(s.group * n_u + self.inputs.index(s.input)) * n_s + self.seeds.index(s.seed) for s in sp]
-                seeds = [s.group * n_s + self.seeds.index(s.seed) for s in sp]
+                slots = [(pos[s.group] * n_u + self.inputs.index(s.input)) * n_s + self.seeds.index(s.seed)
+                         for s in sp]
+                seeds = [pos[s.group] * n_s + self.seeds.index(s.seed) for s in sp]
                 rates = self._rates[k]
                 drop = [(0 if s.dropout <= 0 else 1 + rates.index(s.dropout)) * n_gs + seeds[j]
                         for j, s in enumerate(sp)]
@@ -254,6 +259,12 @@ class BatchedProbes(L.LightningModule):
             self.__dict__["_meta"] = out
         return self.__dict__["_meta"]
 
+    def live_groups(self) -> list[int]:
+        """The groups that still have live probes, in order (a group whose probes all stopped is no longer
+        gathered; its batches are still drawn, so nothing else changes)."""
+        self._bank_meta()
+        return self.__dict__["_live"]
+
     def on_fit_start(self) -> None:
         dev = self.device
         self.__dict__["_meta"] = None
@@ -266,8 +277,8 @@ class BatchedProbes(L.LightningModule):
                                for _ in range(self.n_groups) for s in self.seeds] for w in sorted(widths)}
 
     def _scales(self, cache: dict, k: int, sizes: list[int]) -> torch.Tensor | None:
-        """Dropout scale ``(P, b, W)`` of bank ``k`` for this step (``sizes``: each group's batch rows, ``b`` their
-        maximum): per probe, ``1 / (1 - q)`` where its seed's 16-bit draw keeps the element and 0 where it drops it
+        """Dropout scale ``(P, b, W)`` of bank ``k`` for this step (``sizes``: each live group's batch rows, ``b``
+        their maximum): per probe, ``1 / (1 - q)`` where its seed's 16-bit draw keeps the element and 0 where it drops it
         (:func:`dropout_threshold`), all ones without dropout; None when no probe of the bank drops."""
         meta = self._bank_meta()[k]
         if meta["drop_idx"] is None:
@@ -275,8 +286,9 @@ class BatchedProbes(L.LightningModule):
         w = self.banks[k].drop_dim
         b = max(sizes)
         if w not in cache:
-            n_s = len(self.seeds)
-            draws = [uniform16(sizes[j // n_s], w, g) for j, g in enumerate(self._drop_gens[w])]
+            n_s, gens = len(self.seeds), self._drop_gens[w]
+            draws = [uniform16(sizes[j], w, gens[g * n_s + s]) for j, g in enumerate(self.live_groups())
+                     for s in range(n_s)]
             draws = [d if d.shape[0] == b else _pad_rows(d, b, 0, dim=0) for d in draws]
             cache[w] = draws[0][None] if len(draws) == 1 else torch.stack(draws)            # (G·S, b, W) int16
         key = (w, tuple(self._rates[k]))
@@ -292,11 +304,16 @@ class BatchedProbes(L.LightningModule):
 
     def _step(self, batch) -> None:
         opt = self.optimizers()
-        idxs = [t.to(self.device, non_blocking=True) for t in (batch if isinstance(batch, list) else [batch])]
-        sizes = [int(t.shape[1]) for t in idxs]                         # each group's rows this step
+        live = self.live_groups()
+        if not live:
+            return
+        groups = batch if isinstance(batch, list) else [batch]
+        idxs = [groups[g].to(self.device, non_blocking=True) for g in live]
+        sizes = [int(t.shape[1]) for t in idxs]                         # each live group's rows this step
         b = max(sizes)
         xs, ys = [], []
-        for split, idx in zip(self.train_splits, idxs):                 # (S, b_g) rows of each group
+        for g, idx in zip(live, idxs):                                  # (S, b_g) rows of each live group
+            split = self.train_splits[g]
             x = split.x[self._input_index[:, None, None], idx[None]]    # (U, S, b_g, D): the one gather per group
             y = split.y[idx]                                            # (S, b_g[, K])
             if idx.shape[1] < b:    # a group at the end of a shorter epoch: padding rows, masked out of the loss

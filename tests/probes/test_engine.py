@@ -304,3 +304,41 @@ def test_groups_of_one_fit_must_share_their_rounds():
     with pytest.raises(ValueError, match="same number of steps"):
         fit_many(specs, splits, splits, kind="multilabel", out_dim=5, val_metric=[lambda p: np.zeros(len(p))] * 2,
                  batch_size=32)
+
+
+def test_a_fold_that_stops_first_leaves_the_fit_and_the_others_still_equal_their_own_fits():
+    """Two folds validating every 2 steps, one with half the rows: with the same epoch cap the small fold stops after
+    3 rounds and the large one trains 3 more without it (its rows are no longer gathered). Both equal their own
+    fits: the same validation scores and best epochs, weights to 1e-6."""
+    from probes.data import Standardizer
+    from probes.engine import BatchedProbes
+    from probes.training import sweep_groups, sweep_many, to_split
+
+    folds = []
+    for f, n in enumerate((32, 64)):                     # 2 chunks a track: 64 and 128 rows, 2 and 4 batches
+        train, valid = tags(n, 30 + f), tags(20, 40 + f)
+        std = Standardizer.fit(get_kind("multilabel").flat(train)[0])
+        folds.append((to_split("multilabel", train, std), to_split("multilabel", valid, std), std))
+    kw = dict(max_epochs=3, patience=50, batch_size=32, steps_per_round=2)
+    grid = {"lr": [1e-3, 1e-2], "hidden": [0, 8], "dropout": [0.0, 0.3]}
+    live = []
+    step = BatchedProbes._step
+
+    def spy(self, batch):
+        live.append(tuple(self.live_groups()))
+        return step(self, batch)
+
+    BatchedProbes._step = spy
+    try:
+        joint = sweep_groups("multilabel", [t for t, _, _ in folds], [v for _, v, _ in folds], grid=grid,
+                             seeds=[1], standardizers=[[s] for *_, s in folds], n_out=5, **kw)
+    finally:
+        BatchedProbes._step = step
+    assert live == [(0, 1)] * 6 + [(1,)] * 6
+    for g, (train, valid, std) in enumerate(folds):
+        alone = sweep_many("multilabel", train, valid, grid=grid, seeds=[1], standardizers=[std], n_out=5, **kw)
+        a, b = joint[(g, 0, 1)], alone[(0, 1)]
+        assert [p["val_score"] for p in a.points] == [p["val_score"] for p in b.points]
+        assert [p["best_epoch"] for p in a.points] == [p["best_epoch"] for p in b.points]
+        for k, v in a.best.bank.state_dict().items():
+            torch.testing.assert_close(v, b.best.bank.state_dict()[k], rtol=0, atol=1e-6)
